@@ -1,0 +1,1 @@
+"""Infrastructure shared by every agent: counters and loggers."""

@@ -1,0 +1,191 @@
+"""A variable store on a Reverb table of size one.
+
+Without Launchpad, parameters reach actors through Reverb: the learner
+inserts its parameter trees into a table that holds exactly one item (the
+newest; inserting evicts the old one), and clients sample that item without
+consuming it. Item layout: [version (int64 scalar), leaf_0, leaf_1, ...], the
+leaves of `{name: tree}` flattened in jax.tree_util order.
+
+  server:   reverb.Server([make_variable_table()], port=...)
+  learner:  publisher = VariablePublisher(client); publisher.publish(
+                {'policy': params}, version=step)
+  actors:   source = VariableClient(client, {'policy': params_template},
+                                    update_period=100)
+            source.update()            # fetches every 100th call
+            source.params              # the newest 'policy' tree
+"""
+
+import concurrent.futures
+import time
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+import jax
+import numpy as np
+import reverb
+
+from jumpy_acme import core
+
+DEFAULT_TABLE = 'variables'
+
+
+def make_variable_table(name: str = DEFAULT_TABLE) -> reverb.Table:
+  """A table that keeps only the newest item and never consumes it."""
+  return reverb.Table(
+      name=name,
+      sampler=reverb.selectors.Uniform(),
+      remover=reverb.selectors.Fifo(),
+      max_size=1,
+      rate_limiter=reverb.rate_limiters.MinSize(1),
+      max_times_sampled=0)
+
+
+def _flatten(variables: Mapping[str, Any]) -> Tuple[List[str], List[Any], Any]:
+  leaves_with_paths, treedef = jax.tree_util.tree_flatten_with_path(
+      dict(variables))
+  names = [jax.tree_util.keystr(path) for path, _ in leaves_with_paths]
+  return names, [leaf for _, leaf in leaves_with_paths], treedef
+
+
+class VariablePublisher:
+  """The learner's side: publishes its newest variables."""
+
+  def __init__(self, client: reverb.Client, table: str = DEFAULT_TABLE):
+    self._client = client
+    self._table = table
+
+  def publish(self, variables: Mapping[str, Any], version: int = 0) -> None:
+    """Inserts `{name: tree}` (evicting the previous item).
+
+    Args:
+      variables: the trees to publish, by name (e.g. {'policy': params}).
+      version: a counter clients can read back (e.g. the learner step).
+    """
+    _, leaves, _ = _flatten(variables)
+    data = [np.asarray(version, np.int64)] + [np.asarray(x) for x in leaves]
+    self._client.insert(data, priorities={self._table: 1.0})
+
+
+class VariableClient(core.VariableSource):
+  """The actors' side: fetches variables every `update_period` calls.
+
+  Trees come back with the structure, shapes and dtypes of `templates` (e.g.
+  freshly initialised parameters); a mismatch raises ValueError naming the
+  leaf. `update()` fetches in a background thread, as Acme's VariableClient;
+  `update_and_wait()` and `get_variables()` fetch now.
+  """
+
+  def __init__(self, client: reverb.Client, templates: Mapping[str, Any],
+               table: str = DEFAULT_TABLE, update_period: int = 1,
+               timeout_s: float = 60.0):
+    """Initializes the client.
+
+    Args:
+      client: a Reverb client of the server that holds the table.
+      templates: `{name: tree}` with the published structure.
+      table: the variable table's name.
+      update_period: `update()` fetches on every `update_period`-th call.
+      timeout_s: how long a fetch waits for a first item before raising.
+    """
+    if update_period < 1:
+      raise ValueError(f'update_period: expected >= 1, got {update_period}.')
+    if not templates:
+      raise ValueError('templates: expected at least one named tree, got {}.')
+    self._client = client
+    self._table = table
+    self._update_period = update_period
+    self._timeout_s = timeout_s
+    self._names, leaves, self._treedef = _flatten(templates)
+    self._leaf_specs = [(np.shape(x), np.asarray(x).dtype) for x in leaves]
+    self._keys = list(templates.keys())
+    self._variables: Optional[dict] = None
+    self._version: Optional[int] = None
+    self._calls = 0
+    self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    self._future: Optional[concurrent.futures.Future] = None
+
+  # Fetching.
+
+  def _wait_for_item(self):
+    deadline = time.monotonic() + self._timeout_s
+    while True:
+      info = self._client.server_info(timeout=max(1, int(self._timeout_s)))
+      if self._table not in info:
+        raise ValueError(f'table: no table {self._table!r} on the server; '
+                         f'tables: {sorted(info)}.')
+      if info[self._table].current_size > 0:
+        return
+      if time.monotonic() > deadline:
+        raise TimeoutError(
+            f'No variables were published to table {self._table!r} within '
+            f'{self._timeout_s} s (is the learner running?).')
+      time.sleep(0.05)
+
+  def _fetch(self) -> Tuple[int, dict]:
+    self._wait_for_item()
+    sample = next(self._client.sample(self._table, num_samples=1,
+                                      emit_timesteps=False))
+    # Legacy inserts add a leading time dimension of 1.
+    data = [np.asarray(x)[0] for x in sample.data]
+    version, leaves = int(data[0]), data[1:]
+    if len(leaves) != len(self._leaf_specs):
+      raise ValueError(
+          f'variables: the table holds {len(leaves)} leaves, the templates '
+          f'have {len(self._leaf_specs)}; leaves: {self._names}.')
+    errors = []
+    for name, leaf, (shape, dtype) in zip(self._names, leaves,
+                                          self._leaf_specs):
+      if leaf.shape != shape or leaf.dtype != dtype:
+        errors.append(f'variables{name}: expected {shape} {dtype}, got '
+                      f'{leaf.shape} {leaf.dtype}.')
+    if errors:
+      raise ValueError(' '.join(errors))
+    return version, jax.tree_util.tree_unflatten(self._treedef, leaves)
+
+  def _apply(self, result: Tuple[int, dict]):
+    self._version, self._variables = result
+
+  def update(self, wait: bool = False) -> None:
+    """Counts a call; every `update_period`-th call starts a fetch."""
+    if self._future is not None and self._future.done():
+      future, self._future = self._future, None
+      self._apply(future.result())
+    self._calls += 1
+    if self._calls < self._update_period:
+      return
+    self._calls = 0
+    if wait:
+      self.update_and_wait()
+    elif self._future is None:
+      self._future = self._executor.submit(self._fetch)
+
+  def update_and_wait(self) -> None:
+    """Fetches the newest variables now."""
+    self._apply(self._fetch())
+
+  # Reading.
+
+  def get_variables(self, names: Sequence[str]) -> List[Any]:
+    """Fetches now, then returns the named trees in order."""
+    unknown = [n for n in names if n not in self._keys]
+    if unknown:
+      raise ValueError(f'names: {unknown} are not among the published '
+                       f'names {self._keys}.')
+    self.update_and_wait()
+    return [self._variables[n] for n in names]
+
+  @property
+  def params(self) -> Any:
+    """The newest fetched trees: the tree itself if there is one name."""
+    if self._variables is None:
+      self.update_and_wait()
+    if len(self._keys) == 1:
+      return self._variables[self._keys[0]]
+    return [self._variables[n] for n in self._keys]
+
+  @property
+  def version(self) -> Optional[int]:
+    """The version of the newest fetched variables (None before a fetch)."""
+    return self._version
+
+  def close(self):
+    self._executor.shutdown(wait=True)
