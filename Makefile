@@ -1,0 +1,48 @@
+# jumpy-acme: one-command install, run, test, bench and lint.
+#
+#   make run    installs (first time) and runs the main job
+#   make test   installs (first time) and runs the test suite (CI: .ci/run)
+#
+# The install is a virtual environment in .venv with the verified, pinned
+# stack (constraints.txt) and the package in editable mode.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.install-stamp
+PIP := $(PY) -m pip --disable-pip-version-check
+RESULTS ?= results
+PYTEST_ARGS ?=
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: install run test test-slow bench lint clean
+
+$(STAMP): setup.py pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; \
+	  assert (3, 10) <= v <= (3, 11), f"Python 3.10 or 3.11 needed, found {v}"'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q 'pip>=23.1' 'setuptools>=64' wheel
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m jumpy_acme.launchers.pipeline_demo --output_dir=$(RESULTS)/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none yet.
+
+bench: $(STAMP)
+	@set -e; for script in bench/*.py; do \
+	  echo "== $$script"; $(PY) $$script; done
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
