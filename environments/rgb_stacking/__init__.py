@@ -1,0 +1,1 @@
+"""RGB-stacking rebuilt from dm_robotics parts (see docs/tasks.md)."""
