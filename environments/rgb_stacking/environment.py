@@ -22,6 +22,7 @@ import collections
 from typing import Deque, Dict, Optional
 
 from absl import logging
+from dm_control.rl import control
 import dm_env
 from dm_env import specs
 import numpy as np
@@ -93,6 +94,8 @@ class RGBStacking(dm_env.Environment):
     self.diverged = False
     self.last_reset_info: Dict[str, float] = {}
     self.layout = layout_lib.LAYOUT
+    self._renderer = None
+    self._renderer_key = None
 
   @property
   def task(self) -> rewards.Task:
@@ -118,9 +121,13 @@ class RGBStacking(dm_env.Environment):
     action = self._check_action(action)
     if self._reset_next_step:
       return self.reset()
-    self.scene.step(action)
     self._steps += 1
-    if not self.scene.is_finite():
+    try:
+      self.scene.step(action)
+      diverged = not self.scene.is_finite()
+    except control.PhysicsError:  # MuJoCo flagged an unstable state.
+      diverged = True
+    if diverged:
       self.diverged = True
       self._reset_next_step = True
       logging.warning('RGBStacking: the simulation diverged at step %d; the '
@@ -196,6 +203,13 @@ class RGBStacking(dm_env.Environment):
 
   def render(self, height: int = 240, width: int = 320,
              camera: str = 'main_camera') -> np.ndarray:
-    """An RGB frame [height, width, 3] uint8 (needs MUJOCO_GL=osmesa)."""
-    return self.scene.physics.render(height=height, width=width,
-                                     camera_id=camera)
+    """An RGB frame [height, width, 3] uint8 (see video.py for the GL needs).
+    """
+    from jumpy_acme.environments.rgb_stacking import video  # pylint: disable=g-import-not-at-top
+    key = (height, width, camera)
+    if self._renderer_key != key:
+      if self._renderer is not None:
+        self._renderer.close()
+      self._renderer = video.FrameRenderer(self.physics, height, width, camera)
+      self._renderer_key = key
+    return self._renderer.render()

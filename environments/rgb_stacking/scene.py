@@ -26,9 +26,18 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import mujoco
 import numpy as np
 
-# dm_control chooses a GL backend at import; 'egl' imports cleanly on
-# headless machines (rendering needs MUJOCO_GL=osmesa, see docs/environment.md).
-os.environ.setdefault('MUJOCO_GL', 'egl')
+
+
+def _default_gl_backend() -> str:
+  """OSMesa where its library is installed (it renders headless here), else
+  EGL, which at least imports cleanly without a display (docs/environment.md).
+  """
+  import ctypes.util  # pylint: disable=g-import-not-at-top
+  return 'osmesa' if ctypes.util.find_library('OSMesa') else 'egl'
+
+
+# dm_control and mujoco choose their GL backend at import time.
+os.environ.setdefault('MUJOCO_GL', _default_gl_backend())
 
 from dm_control import mjcf  # noqa: E402
 from dm_robotics.manipulation.props.rgb_objects import rgb_object  # noqa: E402
@@ -36,13 +45,16 @@ from dm_robotics.manipulation.standard_cell import rgb_basket  # noqa: E402
 from dm_robotics.moma import prop as moma_prop  # noqa: E402
 from dm_robotics.moma import robot as moma_robot  # noqa: E402
 from dm_robotics.moma.effectors import arm_effector  # noqa: E402
-from dm_robotics.moma.effectors import cartesian_4d_velocity_effector as c4d  # noqa: E402
-from dm_robotics.moma.effectors import cartesian_6d_velocity_effector as c6d  # noqa: E402
+from dm_robotics.moma.effectors import (  # noqa: E402
+    cartesian_4d_velocity_effector as c4d)
+from dm_robotics.moma.effectors import (  # noqa: E402
+    cartesian_6d_velocity_effector as c6d)
 from dm_robotics.moma.effectors import default_gripper_effector  # noqa: E402
 from dm_robotics.moma.effectors import min_max_effector  # noqa: E402
 from dm_robotics.moma.models.arenas import empty  # noqa: E402
 from dm_robotics.moma.models.end_effectors.robot_hands import robotiq_2f85  # noqa: E402
-from dm_robotics.moma.models.end_effectors.robot_hands import robotiq_2f85_constants  # noqa: E402
+from dm_robotics.moma.models.end_effectors.robot_hands import (  # noqa: E402
+    robotiq_2f85_constants)
 from dm_robotics.moma.models.end_effectors.wrist_sensors import robotiq_fts300  # noqa: E402
 from dm_robotics.moma.models.robots.robot_arms import sawyer  # noqa: E402
 from dm_robotics.moma.models.robots.robot_arms import sawyer_constants  # noqa: E402
@@ -192,7 +204,8 @@ class Scene:
       self._prop_joints.append(joint)
     camera_body = model.worldbody.add('body', name='main_camera_body')
     camera_body.add('camera', name='main_camera', pos=(1.4, 0.0, 0.45),
-                    xyaxes=(0, 1, 0, -0.401, 0, 0.916), fovy=45)  # At the basket.
+                    xyaxes=(0, 1, 0, -0.401, 0, 0.916),  # At the basket.
+                    fovy=45)
     mujoco_collisions.exclude_bodies_based_on_contype_conaffinity(model)
     self.arena, self.arm, self.gripper, self.wrist_ft = (arena, arm, gripper,
                                                          wrist_ft)
@@ -419,8 +432,8 @@ class Scene:
     data = self.physics.data
     contacts = data.contact[:data.ncon]
     geoms = self.prop_geoms[index]
-    touching = ((np.isin(contacts.geom1, geoms) | np.isin(contacts.geom2, geoms))
-                & (contacts.dist <= 0))
+    touching = ((np.isin(contacts.geom1, geoms) |
+                 np.isin(contacts.geom2, geoms)) & (contacts.dist <= 0))
     return bool(touching.any())
 
   def _place_props(self, rng: np.random.Generator, attempts: int = 20):
