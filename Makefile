@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install run test test-slow bench lint clean
+.PHONY: install install-render run test test-slow bench lint clean
 
 $(STAMP): setup.py pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; \
@@ -24,9 +24,24 @@ $(STAMP): setup.py pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q 'pip>=23.1' 'setuptools>=64' wheel
 	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	@$(MAKE) --no-print-directory install-render
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# Headless rendering (MUJOCO_GL=osmesa) needs Debian's libosmesa6; installed
+# when missing and possible (root with apt-get), else a clear message.
+install-render:
+	@if ldconfig -p 2>/dev/null | grep -q 'libOSMesa\.so'; then :; \
+	elif [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then \
+	  echo 'Installing libosmesa6 (headless rendering)...'; \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libosmesa6 \
+	    >/dev/null; \
+	else \
+	  echo 'libOSMesa is missing: install libosmesa6 to render frames.' >&2; \
+	  exit 1; \
+	fi
 
 run: $(STAMP)
 	$(PY) -m jumpy_acme.launchers.pipeline_demo --output_dir=$(RESULTS)/demo
