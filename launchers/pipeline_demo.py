@@ -1,15 +1,16 @@
-r"""The most end-to-end run the foundation allows: collect -> Reverb -> learn.
+r"""The most end-to-end run that exists today: collect -> Reverb -> learn.
 
-Until the RGB-stacking pipeline exists (collect, train phase 1, evaluate),
-`make run` runs this. It exercises every foundation piece on the point-mass
-debugging environment:
+Until the paper's pipeline exists (collect, train phase 1, evaluate),
+`make run` runs this. It exercises every piece built so far, on RGB-stacking
+(or, with --environment=point_mass, a tiny debugging environment):
 
   random actors --SnippetAdder--> Reverb table of K-step snippets
   prefetching dataset iterator --> jitted SGD on a linear jumpy model
       (predicts s_{t+K} - s_t from s_t and the K actions)
   learner --VariablePublisher--> Reverb variable table --> VariableClient
 
-and prints the model's error against the "no change" baseline. Logs land in
+and prints the model's error (in units of the K-step change's standard
+deviation, per dimension) against the "no change" baseline. Logs land in
 --output_dir: learner/logs.jsonl, actor/logs.jsonl, TensorBoard events.
 
   python -m jumpy_acme.launchers.pipeline_demo --output_dir=results/demo
@@ -18,6 +19,7 @@ and prints the model's error against the "no change" baseline. Logs land in
 import json
 import os
 import time
+from typing import NamedTuple
 
 from absl import app
 from absl import flags
@@ -29,6 +31,7 @@ import reverb
 
 from jumpy_acme import actors
 from jumpy_acme import datasets
+from jumpy_acme import environments
 from jumpy_acme import environment_loop
 from jumpy_acme import specs
 from jumpy_acme import variables
@@ -39,25 +42,46 @@ from jumpy_acme.utils import loggers
 
 _OUTPUT_DIR = flags.DEFINE_string('output_dir', 'results/demo',
                                   'Where logs and the summary go.')
-_NUM_EPISODES = flags.DEFINE_integer('num_episodes', 40,
-                                     'Episodes of 100 steps to collect.')
+_ENVIRONMENT = flags.DEFINE_enum('environment', 'rgb_stacking',
+                                 ['rgb_stacking', 'point_mass'],
+                                 'Where the random actors act.')
+_NUM_EPISODES = flags.DEFINE_integer('num_episodes', 4,
+                                     'Episodes to collect.')
+_EPISODE_LENGTH = flags.DEFINE_integer('episode_length', 400,
+                                       'Control steps per episode.')
 _K = flags.DEFINE_integer('K', 10, 'Snippet length in actions.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 64, 'SGD batch size.')
 _NUM_SGD_STEPS = flags.DEFINE_integer('num_sgd_steps', 300, 'SGD steps.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Random seed.')
 
 
-def _features(observations, actions):
+class _Scales(NamedTuple):
+  """Per-dimension scales that put states, actions and deltas near unit."""
+  state_mean: np.ndarray
+  state_std: np.ndarray
+  action_scale: np.ndarray
+  delta_std: np.ndarray
+
+
+def _scales(observations, actions) -> _Scales:
+  delta = observations[:, -1] - observations[:, 0]
+  floor = lambda x: np.maximum(x, 1e-3)
+  return _Scales(observations[:, 0].mean(0), floor(observations[:, 0].std(0)),
+                 floor(np.abs(actions).max((0, 1))), floor(delta.std(0)))
+
+
+def _features(scales, observations, actions):
   """[B, K+1, S], [B, K, A] -> [B, S + K*A + 1]: s_t, the actions, a bias."""
   batch = observations.shape[0]
-  return jnp.concatenate([observations[:, 0], actions.reshape(batch, -1),
-                          jnp.ones((batch, 1))], axis=-1)
+  state = (observations[:, 0] - scales.state_mean) / scales.state_std
+  return jnp.concatenate([state, (actions / scales.action_scale).reshape(
+      batch, -1), jnp.ones((batch, 1))], axis=-1)
 
 
-def _loss(weights, observations, actions):
-  """Mean squared error of the predicted K-step state change."""
-  delta = observations[:, -1] - observations[:, 0]
-  prediction = _features(observations, actions) @ weights
+def _loss(weights, scales, observations, actions):
+  """Mean squared error of the K-step state change, in delta-std units."""
+  delta = (observations[:, -1] - observations[:, 0]) / scales.delta_std
+  prediction = _features(scales, observations, actions) @ weights
   return jnp.mean(jnp.sum((prediction - delta) ** 2, axis=-1))
 
 
@@ -65,7 +89,12 @@ def main(_):
   output_dir = _OUTPUT_DIR.value
   os.makedirs(output_dir, exist_ok=True)
   K = _K.value  # pylint: disable=invalid-name
-  env = point_mass.PointMass(seed=_SEED.value)
+  if _ENVIRONMENT.value == 'point_mass':
+    env = point_mass.PointMass(episode_length=_EPISODE_LENGTH.value,
+                               seed=_SEED.value)
+  else:
+    env = environments.make('reach_red', seed=_SEED.value,
+                            episode_length=_EPISODE_LENGTH.value)
   spec = specs.make_environment_spec(env)
 
   server = reverb.Server([
@@ -94,7 +123,12 @@ def main(_):
   print(f'Collected {steps} steps -> {num_items} snippets of K={K} in '
         f'{time.time() - start:.1f} s.')
 
-  # 2. Learning from the table.
+  # 2. Learning from the table, on scales measured from a first sample.
+  stats_iterator = datasets.make_dataset_iterator(address, 'snippets',
+                                                  batch_size=1024)
+  sample = next(stats_iterator).data
+  stats_iterator.close()
+  scales = _scales(sample.observations, sample.actions)
   iterator = datasets.make_dataset_iterator(
       address, 'snippets', batch_size=_BATCH_SIZE.value, device_put=True)
   num_features = spec.observations.shape[0] + K * spec.actions.shape[0] + 1
@@ -104,7 +138,8 @@ def main(_):
 
   @jax.jit
   def update(weights, opt_state, observations, actions):
-    loss, grads = jax.value_and_grad(_loss)(weights, observations, actions)
+    loss, grads = jax.value_and_grad(_loss)(weights, scales, observations,
+                                            actions)
     updates, opt_state = optimizer.update(grads, opt_state)
     return optax.apply_updates(weights, updates), opt_state, loss
 
@@ -134,9 +169,11 @@ def main(_):
                                                  batch_size=512)
   batch = next(eval_iterator).data
   eval_iterator.close()
-  model_error = float(_loss(fetched, batch.observations, batch.actions))
+  model_error = float(_loss(fetched, scales, batch.observations,
+                            batch.actions))
   baseline = float(np.mean(np.sum(
-      (batch.observations[:, -1] - batch.observations[:, 0]) ** 2, -1)))
+      ((batch.observations[:, -1] - batch.observations[:, 0]) /
+       scales.delta_std) ** 2, -1)))
   summary = {
       'env_steps': steps, 'snippets': num_items, 'K': K,
       'sgd_steps': _NUM_SGD_STEPS.value, 'first_loss': losses[0],

@@ -9,7 +9,8 @@ import sys
 def test_pipeline_demo_learns_a_better_than_baseline_model(tmp_path):
   result = subprocess.run(
       [sys.executable, '-m', 'jumpy_acme.launchers.pipeline_demo',
-       f'--output_dir={tmp_path}', '--num_episodes=6', '--K=5',
+       f'--output_dir={tmp_path}', '--environment=point_mass',
+       '--episode_length=100', '--num_episodes=6', '--K=5',
        '--num_sgd_steps=150', '--batch_size=32'],
       capture_output=True, text=True, timeout=300, check=False)
   assert result.returncode == 0, result.stderr[-3000:]
