@@ -1,0 +1,114 @@
+"""Phase-1 data collection: the actor process of the local launcher.
+
+Each process builds its own RGB-stacking simulator and writes snippets of
+the behaviour schedule through the SnippetAdder into a Reverb table. It
+claims episodes from the shared counter before running them, so a program
+runs exactly `max_episodes` episodes however many actors share the work.
+Counter keys used: episodes_claimed, actor_episodes, actor_steps.
+"""
+
+import dataclasses
+from typing import Any, Dict, Optional, Sequence
+
+from jumpy_acme import environment_loop
+from jumpy_acme import replay
+from jumpy_acme import specs
+from jumpy_acme.adders import reverb as reverb_adders
+from jumpy_acme.agents.scripted import acting
+from jumpy_acme.agents.scripted import behaviours as behaviours_lib
+from jumpy_acme.agents.scripted import config as config_lib
+from jumpy_acme.utils import loggers
+
+COUNTER_KEYS = ('episodes_claimed', 'actor_episodes', 'actor_steps')
+
+
+class _StepCounter(environment_loop.EnvLoopObserver):
+  """Adds steps to the shared counter every `every` steps (for progress)."""
+
+  def __init__(self, counter, every: int = 20):
+    self._counter, self._every, self._pending = counter, every, 0
+
+  def observe_first(self, env, timestep):
+    del env, timestep
+
+  def observe(self, env, timestep, action):
+    del env, timestep, action
+    self._pending += 1
+    if self._pending >= self._every:
+      self._counter.increment(actor_steps=self._pending)
+      self._pending = 0
+
+  def get_metrics(self) -> Dict[str, Any]:
+    if self._pending:
+      self._counter.increment(actor_steps=self._pending)
+      self._pending = 0
+    return {}
+
+
+def environment_spec_and_extras(task: str = 'reach_red', **env_options):
+  """The spec of the collected data, without building a simulator twice."""
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  env = environments.make(task, **env_options)
+  return specs.make_environment_spec(env), acting.extras_spec()
+
+
+def collection_worker(context, *, table: str, K: int,  # noqa: N803
+                      max_episodes: int, stride: int = 1,
+                      config: Optional[Dict[str, Any]] = None,
+                      behaviours: Sequence[str] = behaviours_lib.BEHAVIOURS,
+                      triplet: str = 'rgb_test_random',
+                      connect_timeout_s: float = 30.0) -> None:
+  """Runs claimed episodes until `max_episodes` are claimed or a stop.
+
+  NOT jittable: a process body. `context` is a launcher.WorkerContext.
+  """
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  config = config_lib.ScriptedConfig(**(config or {}))
+  episode_length = config.behaviours_per_episode * config.segment_length
+  env = environments.make('reach_red', seed=context.seed, triplet=triplet,
+                          episode_length=episode_length)
+  client = replay.connect(context.reverb_address, connect_timeout_s)
+  adder = reverb_adders.SnippetAdder(
+      client, K=K, environment_spec=specs.make_environment_spec(env),
+      table=table, stride=stride, extras_spec=acting.extras_spec())
+  actor = acting.BehaviourScheduleActor(config, adder, seed=context.seed,
+                                        actor_id=context.index,
+                                        behaviours=behaviours)
+  loop = environment_loop.EnvironmentLoop(
+      env, actor, logger=loggers.NoOpLogger(),
+      observers=[_StepCounter(context.counter)])
+  try:
+    while not context.stop.is_set():
+      claimed = context.counter.increment(episodes_claimed=1)
+      if claimed['episodes_claimed'] > max_episodes:
+        break
+      actor.next_episode_id = int(claimed['episodes_claimed']) - 1
+      loop.run_episode()
+      context.counter.increment(actor_episodes=1)
+  finally:
+    adder.close()
+
+
+@dataclasses.dataclass
+class CollectionPlan:
+  """How many episodes a collection runs, from steps or episodes."""
+  episodes: int
+  episode_length: int
+
+  @classmethod
+  def make(cls, num_episodes: Optional[int], num_steps: Optional[int],
+           episode_length: int) -> 'CollectionPlan':
+    if (num_episodes is None) == (num_steps is None):
+      raise ValueError('Give exactly one of num_episodes and num_steps; got '
+                       f'num_episodes={num_episodes}, num_steps={num_steps}.')
+    if num_episodes is not None:
+      if num_episodes < 1:
+        raise ValueError(f'num_episodes: expected >= 1, got {num_episodes}.')
+      return cls(num_episodes, episode_length)
+    if num_steps < 1:
+      raise ValueError(f'num_steps: expected >= 1, got {num_steps}.')
+    return cls(-(-num_steps // episode_length), episode_length)
+
+  @property
+  def steps(self) -> int:
+    return self.episodes * self.episode_length

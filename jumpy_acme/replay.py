@@ -1,0 +1,91 @@
+"""Reverb tables and connections used across agents.
+
+- `snippet_table`: uniform replay of K-step snippets (phase 1, from disk).
+- `onthefly_table`: a small FIFO-evicted buffer with a samples-per-insert
+  rate limiter, for learning while actors collect (paper, footnote 3).
+- `queue_table`: a FIFO queue read once, e.g. by the dataset writer.
+- `connect`: a client that has answered, or a clear error after a bound.
+"""
+
+import time
+
+import reverb
+
+from jumpy_acme import specs
+from jumpy_acme import types
+from jumpy_acme.adders import reverb as reverb_adders
+
+
+def _signature(environment_spec, K, extras_spec):  # noqa: N803
+  return reverb_adders.SnippetAdder.signature(environment_spec, K,
+                                              extras_spec)
+
+
+def snippet_table(name: str, environment_spec: specs.EnvironmentSpec,
+                  K: int, extras_spec: types.NestedSpec = (),  # noqa: N803
+                  max_size: int = 1_000_000) -> reverb.Table:
+  """Uniform sampling, FIFO eviction; sampling waits for one item."""
+  return reverb.Table(
+      name=name, sampler=reverb.selectors.Uniform(),
+      remover=reverb.selectors.Fifo(), max_size=max_size,
+      rate_limiter=reverb.rate_limiters.MinSize(1),
+      signature=_signature(environment_spec, K, extras_spec))
+
+
+def onthefly_table(name: str, environment_spec: specs.EnvironmentSpec,
+                   K: int, extras_spec: types.NestedSpec = (),  # noqa: N803
+                   max_size: int = 100_000, min_size: int = 1_000,
+                   samples_per_insert: float = 8.0,
+                   error_buffer: float = 1_000.0) -> reverb.Table:
+  """A small buffer that keeps learner and actors in step.
+
+  The rate limiter holds whichever side runs ahead so that, on average,
+  each inserted snippet is sampled `samples_per_insert` times (in batches:
+  batch_size samples per learner step).
+  """
+  if min_size < 1 or min_size > max_size:
+    raise ValueError(f'min_size: expected in [1, max_size={max_size}], got '
+                     f'{min_size}.')
+  if samples_per_insert <= 0:
+    raise ValueError(
+        f'samples_per_insert: expected > 0, got {samples_per_insert}.')
+  error = max(error_buffer, samples_per_insert)
+  return reverb.Table(
+      name=name, sampler=reverb.selectors.Uniform(),
+      remover=reverb.selectors.Fifo(), max_size=max_size,
+      rate_limiter=reverb.rate_limiters.SampleToInsertRatio(
+          samples_per_insert=samples_per_insert, min_size_to_sample=min_size,
+          error_buffer=error),
+      signature=_signature(environment_spec, K, extras_spec))
+
+
+def queue_table(name: str, environment_spec: specs.EnvironmentSpec,
+                K: int, extras_spec: types.NestedSpec = (),  # noqa: N803
+                max_size: int = 100_000) -> reverb.Table:
+  """Each item is read exactly once, in insertion order."""
+  return reverb.Table.queue(name=name, max_size=max_size,
+                            signature=_signature(environment_spec, K,
+                                                 extras_spec))
+
+
+def connect(address: str, timeout_s: float = 30.0) -> reverb.Client:
+  """A client of the Reverb server at `address`, once it has answered.
+
+  Raises:
+    ConnectionError: naming the address, if it does not answer within
+      `timeout_s` seconds.
+  """
+  client = reverb.Client(address)
+  deadline = time.monotonic() + timeout_s
+  last_error = None
+  while time.monotonic() < deadline:
+    try:
+      client.server_info(timeout=max(1, int(min(5, timeout_s))))
+      return client
+    except Exception as e:  # pylint: disable=broad-except  # gRPC errors.
+      last_error = e
+      time.sleep(0.2)
+  raise ConnectionError(
+      f'reverb_address: the Reverb server at {address!r} did not answer '
+      f'within {timeout_s:.0f} s ({type(last_error).__name__}: '
+      f'{str(last_error)[:200]}). Is it running, and is the port right?')

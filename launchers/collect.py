@@ -1,0 +1,206 @@
+r"""Phase-1 data collection: scripted base behaviours -> Reverb -> disk.
+
+Each episode runs base behaviours drawn at random (2 x 200 steps by
+default, paper "Experiments"); --num_actors processes each simulate their
+own scene and write K-step snippets (K+1 states, K actions, extras with the
+behaviour id, episode id and step) into one Reverb server. With --output,
+the launcher drains the table into a dataset on disk (format:
+jumpy_acme/dataset_files.py, docs/data.md), with its statistics. With
+--reverb_address, the actors join a running server's table instead (e.g. a
+phase-1 learner's on-the-fly buffer).
+
+  python -m jumpy_acme.launchers.collect --num_actors=2 --num_episodes=10 \
+      --output=data/phase1
+"""
+
+import json
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+
+from jumpy_acme import launcher as launcher_lib
+from jumpy_acme import replay
+from jumpy_acme.agents import scripted
+from jumpy_acme.agents.scripted import collection
+from jumpy_acme.environments.rgb_stacking import scene as scene_lib
+
+_NUM_ACTORS = flags.DEFINE_integer('num_actors', 2, 'Actor processes.')
+_NUM_EPISODES = flags.DEFINE_integer(
+    'num_episodes', None, 'Episodes to collect (or --num_steps).')
+_NUM_STEPS = flags.DEFINE_integer(
+    'num_steps', None, 'Environment steps to collect, rounded up to whole '
+    'episodes (or --num_episodes).')
+_K = flags.DEFINE_integer('K', 10, 'Actions per snippet (1: non-jumpy).')
+_STRIDE = flags.DEFINE_integer('stride', 1, 'Steps between snippet starts.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Base seed of the actors.')
+_OUTPUT = flags.DEFINE_string('output', None,
+                              'Directory for the dataset on disk.')
+_REVERB_ADDRESS = flags.DEFINE_string(
+    'reverb_address', None, 'host:port of a running Reverb server to write '
+    'to instead of starting one (no --output then).')
+_TABLE = flags.DEFINE_string('table', 'snippets', 'Reverb table name.')
+_SEGMENT_LENGTH = flags.DEFINE_integer('segment_length', 200,
+                                       'Steps per base behaviour.')
+_BEHAVIOURS_PER_EPISODE = flags.DEFINE_integer('behaviours_per_episode', 2,
+                                               'Base behaviours per episode.')
+_BEHAVIOURS = flags.DEFINE_list('behaviours', list(scripted.BEHAVIOURS),
+                                'Base behaviours to draw from.')
+_LINEAR_NOISE = flags.DEFINE_float('linear_noise', 0.01,
+                                   'Velocity noise std (m/s).')
+_TRIPLET = flags.DEFINE_enum('triplet', 'rgb_test_random',
+                             list(scene_lib.TRIPLET_NAMES),
+                             'Object triplet (drawn per actor when random).')
+_SHARD_SIZE = flags.DEFINE_integer('shard_size', 20_000,
+                                   'Snippets per file on disk.')
+_CONNECT_TIMEOUT = flags.DEFINE_float(
+    'connect_timeout_s', 30.0, 'How long to wait for a Reverb server.')
+
+
+class _Progress:
+  """Prints steps, steps/s and ETA every few seconds (and drains to disk)."""
+
+  def __init__(self, total_steps, drain=None, every_s=5.0):
+    self._total = total_steps
+    self._drain = drain
+    self._every_s = every_s
+    self._start = time.time()
+    self._last = 0.0
+    self.first_step_time = None
+
+  def __call__(self, counts):
+    if self._drain is not None:
+      self._drain()
+    steps = counts['actor_steps']
+    now = time.time()
+    if steps > 0 and self.first_step_time is None:
+      self.first_step_time = now
+    if now - self._last < self._every_s:
+      return
+    self._last = now
+    elapsed = now - self._start
+    rate = steps / max(now - (self.first_step_time or now), 1e-9)
+    eta = (self._total - steps) / rate if rate > 0 else float('nan')
+    print(f'[collect] {int(steps):,}/{self._total:,} steps '
+          f'({int(counts["actor_episodes"])} episodes) | {rate:.1f} steps/s '
+          f'| elapsed {elapsed:.0f} s | ETA {eta:.0f} s', flush=True)
+
+
+class _Drain:
+  """Moves snippets from the queue table into the dataset writer."""
+
+  def __init__(self, launcher, table, writer):
+    self._launcher, self._table, self._writer = launcher, table, writer
+    self._client = None
+
+  def __call__(self):
+    if self._launcher.address is None:
+      return
+    if self._client is None:
+      self._client = replay.connect(self._launcher.address)
+    size = self._client.server_info()[self._table].current_size
+    if size == 0:
+      return
+    samples = list(self._client.sample(self._table, num_samples=size,
+                                       emit_timesteps=False,
+                                       unpack_as_table_signature=True))
+    data = [s.data for s in samples]
+    self._writer.write(
+        np.stack([d.observations for d in data]),
+        np.stack([d.actions for d in data]),
+        {k: np.stack([d.extras[k] for d in data]) for k in data[0].extras})
+
+
+def _versions():
+  import importlib.metadata as metadata  # pylint: disable=g-import-not-at-top
+  names = ('jumpy-acme', 'dm-reverb', 'mujoco', 'dm-control',
+           'dm-robotics-moma', 'numpy', 'jax')
+  out = {}
+  for name in names:
+    try:
+      out[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+      out[name] = None
+  return out
+
+
+def main(argv):
+  del argv
+  if _OUTPUT.value and _REVERB_ADDRESS.value:
+    raise app.UsageError('--output drains a table this launcher starts; it '
+                         'cannot be combined with --reverb_address.')
+  if not _OUTPUT.value and not _REVERB_ADDRESS.value:
+    raise app.UsageError('Give --output (a dataset on disk) or '
+                         '--reverb_address (write to a running server).')
+  if _NUM_EPISODES.value is None and _NUM_STEPS.value is None:
+    raise app.UsageError('Give --num_episodes or --num_steps.')
+  config = scripted.ScriptedConfig(
+      segment_length=_SEGMENT_LENGTH.value,
+      behaviours_per_episode=_BEHAVIOURS_PER_EPISODE.value,
+      linear_noise=_LINEAR_NOISE.value)
+  plan = collection.CollectionPlan.make(
+      _NUM_EPISODES.value, _NUM_STEPS.value,
+      config.behaviours_per_episode * config.segment_length)
+  writer = None
+  if _OUTPUT.value:
+    from jumpy_acme import dataset_files  # pylint: disable=g-import-not-at-top
+    writer = dataset_files.SnippetWriter(_OUTPUT.value, _K.value,
+                                         _SHARD_SIZE.value)
+    spec, extras_spec = collection.environment_spec_and_extras(
+        episode_length=plan.episode_length)
+    launcher = launcher_lib.LocalLauncher(
+        tables=[replay.queue_table(_TABLE.value, spec, _K.value,
+                                   extras_spec)],
+        counter_keys=collection.COUNTER_KEYS)
+  else:
+    launcher = launcher_lib.LocalLauncher(
+        reverb_address=_REVERB_ADDRESS.value,
+        counter_keys=collection.COUNTER_KEYS,
+        connect_timeout_s=_CONNECT_TIMEOUT.value)
+  launcher.add_workers(
+      'actor', collection.collection_worker, num=_NUM_ACTORS.value,
+      seed=_SEED.value, table=_TABLE.value, K=_K.value,
+      max_episodes=plan.episodes, stride=_STRIDE.value,
+      config=vars(config), behaviours=tuple(_BEHAVIOURS.value),
+      triplet=_TRIPLET.value, connect_timeout_s=_CONNECT_TIMEOUT.value)
+  drain = _Drain(launcher, _TABLE.value, writer) if writer else None
+  progress = _Progress(plan.steps, drain)
+  print(f'[collect] {plan.episodes} episodes x {plan.episode_length} steps '
+        f'with {_NUM_ACTORS.value} actors, K={_K.value}.', flush=True)
+  start = time.time()
+  counts = launcher.run(
+      stop_when=lambda c: c['actor_episodes'] >= plan.episodes,
+      on_poll=progress)
+  elapsed = time.time() - start
+  summary = {'episodes': int(counts['actor_episodes']),
+             'steps': int(counts['actor_steps']), 'seconds': elapsed,
+             'restarts': launcher.restarts,
+             'interrupted': launcher.interrupted}
+  if launcher.interrupted:
+    print('[collect] Interrupted: the dataset was not sealed (no manifest), '
+          'so later runs will refuse it.', flush=True)
+    sys.exit(130)
+  if writer is not None:
+    if counts['actor_episodes'] < plan.episodes:
+      print(f'[collect] Only {summary["episodes"]} of {plan.episodes} '
+            'episodes completed (an actor died mid-episode); sealing what '
+            'was collected.', flush=True)
+    path = writer.close({
+        'seed': _SEED.value, 'num_actors': _NUM_ACTORS.value, 'K': _K.value,
+        'stride': _STRIDE.value, 'behaviours': list(_BEHAVIOURS.value),
+        'behaviour_names': list(scripted.BEHAVIOURS),
+        'scripted_config': vars(config), 'triplet': _TRIPLET.value,
+        'versions': _versions(), **summary})
+    size = sum(os.path.getsize(os.path.join(_OUTPUT.value, f))
+               for f in os.listdir(_OUTPUT.value))
+    summary.update(items=writer.num_items, bytes=size, manifest=path)
+  print(f'[collect] done: {summary["steps"]:,} steps in {elapsed:.0f} s '
+        f'({summary["steps"] / max(elapsed, 1e-9):.1f} steps/s overall).')
+  print(json.dumps(summary))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,53 @@
+"""Worker functions for launcher tests (module-level: spawn pickles them)."""
+
+import time
+
+import numpy as np
+
+from jumpy_acme import replay
+
+
+def counting_worker(context, steps: int, sleep_s: float = 0.0):
+  """Counts `steps` steps, or until stopped."""
+  for _ in range(steps):
+    if context.stop.is_set():
+      return
+    context.counter.increment(actor_steps=1)
+    time.sleep(sleep_s)
+
+
+def forever_worker(context):
+  """Counts until stopped (a stand-in for an actor)."""
+  while not context.stop.is_set():
+    context.counter.increment(actor_steps=1)
+    time.sleep(0.01)
+
+
+def failing_worker(context):
+  raise RuntimeError(f'worker {context.index} fails on purpose')
+
+
+def inserting_worker(context, table: str, size: int):
+  """Inserts vectors into `table` until stopped (the rate limiter may hold
+  it), counting inserts."""
+  client = replay.connect(context.reverb_address)
+  with client.trajectory_writer(num_keep_alive_refs=1) as writer:
+    while not context.stop.is_set():
+      writer.append(np.full(size, context.index, np.float32))
+      writer.create_item(table, 1.0, writer.history[-1])
+      try:
+        writer.flush(timeout_ms=200)
+      except Exception:  # pylint: disable=broad-except  # Rate limited.
+        continue
+      context.counter.increment(actor_steps=1)
+
+
+def sampling_worker(context, table: str, batches: int, batch_size: int):
+  """Samples `batches` batches from `table`, counting sampled items."""
+  client = replay.connect(context.reverb_address)
+  for _ in range(batches):
+    if context.stop.is_set():
+      return
+    samples = list(client.sample(table, num_samples=batch_size,
+                                 emit_timesteps=False))
+    context.counter.increment(learner_samples=len(samples))
