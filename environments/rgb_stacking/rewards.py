@@ -142,22 +142,21 @@ def lift(state, colour: str, xp=np):
           inside_workspace(state, colour, xp))
 
 
-def place(state, top: str, bottom: str, xp=np):
-  """Top object to bottom + (0, 0, 0.04): tolerance 1 cm, margin 0.2 m."""
+def place(state, top: str, bottom: str, height: float = OBJECT_HEIGHT,
+          xp=np):
+  """Top object to bottom + (0, 0, height): tolerance 1 cm, margin 0.2 m,
+  top above z 0.1. height 0.04 (default): resting on it, the original's
+  place stage."""
   return distance_reward(state[L[f'{top}_pose_pos']],
                          state[L[f'{bottom}_pose_pos']],
-                         offset=(0.0, 0.0, OBJECT_HEIGHT),
+                         offset=(0.0, 0.0, height),
                          tolerance=(PLACE_TOLERANCE,) * 3,
                          margin=PLACE_MARGIN, z_min=PLACE_Z_MIN, xp=xp)
 
 
 def hover(state, top: str, bottom: str, xp=np):
-  """Top object to bottom + (0, 0, HOVER_HEIGHT), place's shaping."""
-  return distance_reward(state[L[f'{top}_pose_pos']],
-                         state[L[f'{bottom}_pose_pos']],
-                         offset=(0.0, 0.0, HOVER_HEIGHT),
-                         tolerance=(PLACE_TOLERANCE,) * 3,
-                         margin=PLACE_MARGIN, z_min=PLACE_Z_MIN, xp=xp)
+  """place() at HOVER_HEIGHT above the bottom object."""
+  return place(state, top, bottom, height=HOVER_HEIGHT, xp=xp)
 
 
 def stack(state, top: str, bottom: str, xp=np):
@@ -203,7 +202,7 @@ def stack_staged(state, top: str, bottom: str, xp=np):
   stacked = stack(state, top, bottom, xp)
   return staged([reach_grasp,
                  lift(state, top, xp),
-                 place(state, top, bottom, xp),
+                 place(state, top, bottom, xp=xp),
                  stacked,
                  stacked * above(state, top, xp)], xp=xp)
 
