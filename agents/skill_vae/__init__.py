@@ -1,0 +1,13 @@
+"""The skill VAE with its jumpy model: phase 1 of the paper."""
+
+from jumpy_acme.agents.skill_vae.config import SkillVAEConfig
+from jumpy_acme.agents.skill_vae.learning import SkillVAELearner
+from jumpy_acme.agents.skill_vae.learning import TrainingState
+from jumpy_acme.agents.skill_vae.losses import Normalization
+from jumpy_acme.agents.skill_vae.losses import predict_next_state
+from jumpy_acme.agents.skill_vae.networks import make_networks
+from jumpy_acme.agents.skill_vae.networks import SkillVAENetworks
+
+__all__ = [
+    'Normalization', 'SkillVAEConfig', 'SkillVAELearner', 'SkillVAENetworks',
+    'TrainingState', 'make_networks', 'predict_next_state']

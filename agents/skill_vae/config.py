@@ -1,0 +1,64 @@
+"""Configuration of the skill VAE with its jumpy model (paper, Phase 1)."""
+
+import dataclasses
+from typing import Tuple
+
+
+@dataclasses.dataclass
+class SkillVAEConfig:
+  """Sizes, loss weights and optimisation of the phase-1 learner.
+
+  Sizes follow the paper's "Experiments" paragraph; K = 1 gives the
+  non-jumpy baseline with the same code.
+  """
+  # Data.
+  K: int = 10  # pylint: disable=invalid-name  # Actions per snippet.
+  state_size: int = 86
+  action_size: int = 5
+
+  # Networks.
+  embed_sizes: Tuple[int, ...] = (256, 256, 128)   # phi; LayerNorm after 1st.
+  # The 1x1 convolution over time mixes the K+1 embeddings at each feature
+  # (time as input channels) into `conv_channels` channels.
+  conv_channels: int = 8
+  encoder_sizes: Tuple[int, ...] = (256, 256)      # Then a linear 2 x latent.
+  latent_size: int = 32
+  decoder_sizes: Tuple[int, ...] = (256, 256, 256, 256)
+  min_std: float = 1e-4  # std = softplus(raw) + min_std.
+
+  # Loss (Eq. 1-2): KL + beta_a * action L2 + beta_s * jumpy-state L2.
+  beta_a: float = 10.0
+  beta_s: float = 10.0
+
+  # Optimisation.
+  batch_size: int = 256
+  learning_rate: float = 3e-4
+  max_grad_norm: float = 10.0
+  sgd_steps_per_step: int = 4  # SGD steps per learner.step(), via lax.scan.
+  seed: int = 0
+
+  # Checkpoints: every `checkpoint_every` learner steps; keep the last few.
+  checkpoint_every: int = 500
+  checkpoints_to_keep: int = 3
+
+  def __post_init__(self):
+    def positive_int(name):
+      value = getattr(self, name)
+      if not (isinstance(value, int) and value >= 1):
+        raise ValueError(f'{name}: expected an integer >= 1, got {value!r}.')
+    for name in ('K', 'state_size', 'action_size', 'conv_channels',
+                 'latent_size', 'batch_size', 'sgd_steps_per_step',
+                 'checkpoint_every', 'checkpoints_to_keep'):
+      positive_int(name)
+    for name in ('embed_sizes', 'encoder_sizes', 'decoder_sizes'):
+      sizes = tuple(getattr(self, name))
+      if not sizes or any(int(s) < 1 for s in sizes):
+        raise ValueError(f'{name}: expected positive layer sizes, got '
+                         f'{sizes!r}.')
+      setattr(self, name, sizes)
+    for name in ('min_std', 'learning_rate', 'max_grad_norm'):
+      if not getattr(self, name) > 0:
+        raise ValueError(f'{name}: expected > 0, got {getattr(self, name)}.')
+    for name in ('beta_a', 'beta_s'):
+      if getattr(self, name) < 0:
+        raise ValueError(f'{name}: expected >= 0, got {getattr(self, name)}.')

@@ -1,0 +1,287 @@
+"""The phase-1 learner: one jitted update (several SGD steps via lax.scan).
+
+Acme's Learner interface: step() pulls one batch of sgd_steps_per_step x
+batch_size snippets from the (prefetching) iterator, runs the jitted update
+on device, logs the loss terms, per-group state errors in real units, the
+gradient norm, steps/s and the share of time spent waiting for data, and
+checkpoints periodically with orbax (params, optimizer state, step, key,
+normalisation statistics, config). A learner given a checkpoint directory
+that already holds checkpoints resumes from the latest one.
+"""
+
+import dataclasses
+import functools
+import time
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jumpy_acme import core
+from jumpy_acme.adders import reverb as reverb_adders
+from jumpy_acme.agents.skill_vae import config as config_lib
+from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.agents.skill_vae import networks as networks_lib
+from jumpy_acme.environments.rgb_stacking import layout
+from jumpy_acme.utils import counting
+from jumpy_acme.utils import loggers
+
+# Configuration fields a checkpoint must agree on to be restored.
+_STRUCTURAL_FIELDS = ('K', 'state_size', 'action_size', 'embed_sizes',
+                      'conv_channels', 'encoder_sizes', 'latent_size',
+                      'decoder_sizes')
+_GROUPS = ('arm', 'gripper', 'red', 'green', 'blue')
+
+
+class TrainingState(NamedTuple):
+  params: Any
+  opt_state: Any
+  step: jax.Array  # SGD steps taken.
+  key: jax.Array
+
+
+def check_batch(config: config_lib.SkillVAEConfig, observations, actions,
+                num: Optional[int] = None):
+  """Raises ValueError naming what does not fit the config (host side)."""
+  expected_obs = (config.K + 1, config.state_size)
+  expected_act = (config.K, config.action_size)
+  if np.ndim(observations) != 3 or tuple(np.shape(observations)[1:]) != (
+      expected_obs):
+    raise ValueError(
+        f'observations: expected [n, K+1={config.K + 1}, state_size='
+        f'{config.state_size}], got {tuple(np.shape(observations))}; check '
+        'that the data was collected with the config\'s K and state size.')
+  if np.ndim(actions) != 3 or tuple(np.shape(actions)[1:]) != expected_act:
+    raise ValueError(
+        f'actions: expected [n, K={config.K}, action_size='
+        f'{config.action_size}], got {tuple(np.shape(actions))}.')
+  if num is not None and np.shape(observations)[0] != num:
+    raise ValueError(f'observations: expected {num} snippets per step '
+                     '(sgd_steps_per_step x batch_size), got '
+                     f'{np.shape(observations)[0]}.')
+  for name, array in (('observations', observations), ('actions', actions)):
+    finite = np.isfinite(np.asarray(array))
+    if not finite.all():
+      bad = np.argwhere(~finite)[0]
+      raise ValueError(f'{name}: batch holds NaN or inf (first at index '
+                       f'{tuple(int(i) for i in bad)}).')
+
+
+def _group_indices(state_size: int) -> Dict[str, np.ndarray]:
+  if state_size != layout.STATE_SIZE:
+    return {}
+  return {g: np.asarray(layout.LAYOUT.indices(g)) for g in _GROUPS}
+
+
+def make_update(networks: networks_lib.SkillVAENetworks,
+                optimizer: optax.GradientTransformation):
+  """update(state, normalization, observations, actions) -> (state, metrics)
+
+  observations [S * B, K+1, D], actions [S * B, K, A]: S = the config's
+  sgd_steps_per_step SGD steps run as a lax.scan. Pure; jit it.
+  """
+  config = networks.config
+  groups = _group_indices(config.state_size)
+
+  def sgd_step(normalization, state: TrainingState, batch):
+    observations, actions = batch
+    key, sample_key = jax.random.split(state.key)
+    keys = jax.random.split(sample_key, observations.shape[0])
+
+    def batch_loss(params):
+      per_example = functools.partial(losses.snippet_loss, networks, params,
+                                      normalization)
+      loss, metrics = jax.vmap(per_example)(observations, actions, keys)
+      return jnp.mean(loss), metrics
+
+    (_, metrics), grads = jax.value_and_grad(batch_loss, has_aux=True)(
+        state.params)
+    updates, opt_state = optimizer.update(grads, state.opt_state,
+                                          state.params)
+    params = optax.apply_updates(state.params, updates)
+    error = metrics.pop('state_error')  # [B, D], real units.
+    summary = {k: jnp.mean(v) for k, v in metrics.items()}
+    summary['grad_norm'] = optax.global_norm(grads)
+    summary['state_rmse'] = jnp.sqrt(jnp.mean(error ** 2))
+    for group, index in groups.items():
+      summary[f'state_rmse_{group}'] = jnp.sqrt(jnp.mean(error[:, index] ** 2))
+    return TrainingState(params, opt_state, state.step + 1, key), summary
+
+  def update(state, normalization, observations, actions):
+    steps = config.sgd_steps_per_step
+    reshape = lambda x: x.reshape((steps, -1) + x.shape[1:])
+    state, metrics = jax.lax.scan(
+        functools.partial(sgd_step, normalization), state,
+        (reshape(observations), reshape(actions)))
+    return state, jax.tree_util.tree_map(jnp.mean, metrics)
+
+  return update
+
+
+class SkillVAELearner(core.Learner):
+  """Learns the skill space, low-level policy and jumpy model (phase 1)."""
+
+  def __init__(self, networks: networks_lib.SkillVAENetworks,
+               iterator: Iterator[reverb_adders.Snippet],
+               normalization: losses.Normalization,
+               random_key: Optional[jax.Array] = None,
+               logger: Optional[loggers.Logger] = None,
+               counter: Optional[counting.Counter] = None,
+               checkpoint_dir: Optional[str] = None,
+               wait_seconds_fn=None):
+    """Initializes the learner (and resumes from `checkpoint_dir`).
+
+    Args:
+      networks: make_networks(config).
+      iterator: batches of sgd_steps_per_step x batch_size snippets (a
+        Snippet of numpy or jax arrays, or a ReplaySample whose data is).
+      normalization: dataset statistics (losses.Normalization).
+      random_key: initial key (default: PRNGKey(config.seed)).
+      logger: receives one row per step.
+      counter: counts learner steps.
+      checkpoint_dir: orbax checkpoints go (and are resumed from) here.
+      wait_seconds_fn: returns the iterator's cumulated wait; default: the
+        time spent in next(iterator).
+    """
+    self._networks = networks
+    self._config = config = networks.config
+    self._iterator = iterator
+    self._normalization = normalization
+    self._logger = logger or loggers.NoOpLogger()
+    self._counter = counter or counting.Counter()
+    self._optimizer = optax.chain(
+        optax.clip_by_global_norm(config.max_grad_norm),
+        optax.adam(config.learning_rate))
+    key = (jax.random.PRNGKey(config.seed) if random_key is None
+           else random_key)
+    init_key, key = jax.random.split(key)
+    params = networks.init(init_key)
+    self._state = TrainingState(params, self._optimizer.init(params),
+                                jnp.zeros((), jnp.int32), key)
+    self._update = jax.jit(make_update(networks, self._optimizer))
+    self._wait_seconds_fn = wait_seconds_fn
+    self._wait_seconds = 0.0
+    self._start_time = None
+    self._steps = 0
+    self._manager = None
+    if checkpoint_dir is not None:
+      self._manager = _CheckpointManager(checkpoint_dir, config)
+      restored = self._manager.restore_latest(self._state, normalization)
+      if restored is not None:
+        self._state, self._normalization = restored
+
+  @property
+  def state(self) -> TrainingState:
+    return self._state
+
+  @property
+  def normalization(self) -> losses.Normalization:
+    return self._normalization
+
+  def step(self):
+    config = self._config
+    if self._start_time is None:
+      self._start_time = time.time()
+    start = time.perf_counter()
+    batch = next(self._iterator)
+    self._wait_seconds += time.perf_counter() - start
+    batch = getattr(batch, 'data', batch)  # A reverb.ReplaySample's data.
+    num = config.sgd_steps_per_step * config.batch_size
+    check_batch(config, batch.observations, batch.actions, num)
+    self._state, metrics = self._update(self._state, self._normalization,
+                                        batch.observations, batch.actions)
+    self._steps += 1
+    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    counts = self._counter.increment(steps=1,
+                                     sgd_steps=config.sgd_steps_per_step)
+    elapsed = max(time.time() - self._start_time, 1e-9)
+    waited = (self._wait_seconds_fn() if self._wait_seconds_fn is not None
+              else self._wait_seconds)
+    self._logger.write({
+        **counts, **metrics,
+        'sgd_steps_per_second': (self._steps * config.sgd_steps_per_step /
+                                 elapsed),
+        'data_wait_share': waited / elapsed})
+    if (self._manager is not None and
+        self._steps % config.checkpoint_every == 0):
+      self.checkpoint()
+    return metrics
+
+  def checkpoint(self):
+    if self._manager is not None:
+      self._manager.save(self._state, self._normalization)
+
+  def get_variables(self, names: Sequence[str]) -> List[Any]:
+    """'params' (all), 'normalization', or a module: 'embedder', 'encoder',
+    'action_decoder', 'jumpy_decoder'."""
+    out = []
+    for name in names:
+      if name == 'params':
+        out.append(self._state.params)
+      elif name == 'normalization':
+        out.append(self._normalization)
+      elif name in self._state.params['params']:
+        out.append(self._state.params['params'][name])
+      else:
+        raise ValueError(f'names: {name!r} is unknown; valid names: params, '
+                         f'normalization, {sorted(self._state.params["params"])}'
+                         '.')
+    return out
+
+  def save(self) -> TrainingState:
+    return self._state
+
+  def restore(self, state: TrainingState):
+    self._state = state
+
+
+class _CheckpointManager:
+  """Orbax checkpoints of the learner's state, statistics and config."""
+
+  def __init__(self, directory: str, config: config_lib.SkillVAEConfig):
+    import os  # pylint: disable=g-import-not-at-top
+    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+    self._ocp = ocp
+    self._config = config
+    self._manager = ocp.CheckpointManager(
+        os.path.abspath(directory),
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=config.checkpoints_to_keep, create=True,
+            enable_async_checkpointing=False))
+
+  def save(self, state: TrainingState, normalization: losses.Normalization):
+    ocp = self._ocp
+    self._manager.save(int(state.step), args=ocp.args.Composite(
+        state=ocp.args.StandardSave(state._asdict()),
+        normalization=ocp.args.StandardSave(normalization._asdict()),
+        config=ocp.args.JsonSave(dataclasses.asdict(self._config))))
+    self._manager.wait_until_finished()
+
+  def restore_latest(self, template: TrainingState,
+                     normalization: losses.Normalization):
+    ocp = self._ocp
+    step = self._manager.latest_step()
+    if step is None:
+      return None
+    saved = self._manager.restore(step, args=ocp.args.Composite(
+        config=ocp.args.JsonRestore()))['config']
+    mismatched = [
+        f'{name}: checkpoint {saved.get(name)!r}, config '
+        f'{getattr(self._config, name)!r}'
+        for name in _STRUCTURAL_FIELDS
+        if _as_tuple(saved.get(name)) != _as_tuple(getattr(self._config,
+                                                           name))]
+    if mismatched:
+      raise ValueError('checkpoint_dir: the checkpoint was written with '
+                       'another model: ' + '; '.join(mismatched) + '.')
+    restored = self._manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(template._asdict()),
+        normalization=ocp.args.StandardRestore(normalization._asdict())))
+    return (TrainingState(**restored['state']),
+            losses.Normalization(**restored['normalization']))
+
+
+def _as_tuple(value):
+  return tuple(value) if isinstance(value, (list, tuple)) else value

@@ -1,0 +1,102 @@
+"""The phase-1 loss of Eq. (1)-(2), written for one snippet.
+
+  L = KL(q(z | phi_t:t+K) || N(0, I))
+      + beta_a * sum_k || a_hat_t+k - a_t+k ||^2          (scaled actions)
+      + beta_s * || d_hat - d ||^2                        (normalised delta)
+
+with isotropic Gaussian decoders, whose negative log-likelihoods reduce to
+L2 errors (paper, after Eq. 2). d = normalise(s_t+K - s_t) in [-1, 1] with
+the dataset's per-dimension delta min and max.
+"""
+
+from typing import Dict, NamedTuple, Tuple
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jumpy_acme.agents.skill_vae import networks as networks_lib
+
+_MIN_RANGE = 1e-6
+
+
+class Normalization(NamedTuple):
+  """Dataset statistics the networks' inputs and targets are scaled with."""
+  state_mean: jax.Array    # [S]
+  state_std: jax.Array     # [S]
+  delta_min: jax.Array     # [S]
+  delta_max: jax.Array     # [S]
+  action_scale: jax.Array  # [A]: actions / action_scale lie in [-1, 1].
+
+  @classmethod
+  def from_statistics(cls, statistics, action_scale) -> 'Normalization':
+    """From dataset_files statistics ({'state': {...}, 'delta': {...}})."""
+    state, delta = statistics['state'], statistics['delta']
+    as_array = lambda x: jnp.asarray(np.asarray(x, np.float32))
+    return cls(as_array(state['mean']),
+               as_array(np.maximum(np.asarray(state['std']), 1e-3)),
+               as_array(delta['min']), as_array(delta['max']),
+               as_array(action_scale))
+
+  def standardise(self, states):
+    return (states - self.state_mean) / self.state_std
+
+  def normalise_delta(self, delta):
+    span = jnp.maximum(self.delta_max - self.delta_min, _MIN_RANGE)
+    return 2.0 * (delta - self.delta_min) / span - 1.0
+
+  def denormalise_delta(self, normalised):
+    span = jnp.maximum(self.delta_max - self.delta_min, _MIN_RANGE)
+    return (normalised + 1.0) / 2.0 * span + self.delta_min
+
+
+def gaussian_kl(mean, std):
+  """KL(N(mean, std^2) || N(0, I)), summed over the latent dims."""
+  return 0.5 * jnp.sum(mean ** 2 + std ** 2 - 1.0 - 2.0 * jnp.log(std),
+                       axis=-1)
+
+
+def predict_next_state(networks: networks_lib.SkillVAENetworks, params,
+                       normalization: Normalization, state_t, z):
+  """The jumpy model: s_t [S] (raw), z [Z] -> predicted s_t+K [S] (raw)."""
+  delta = normalization.denormalise_delta(
+      networks.decode_jumpy(params, normalization.standardise(state_t), z))
+  return state_t + delta
+
+
+def snippet_loss(networks: networks_lib.SkillVAENetworks, params,
+                 normalization: Normalization, observations, actions,
+                 key) -> Tuple[jax.Array, Dict[str, jax.Array]]:
+  """Loss and metrics of one snippet.
+
+  Args:
+    networks: the phase-1 networks.
+    params: their parameters.
+    normalization: dataset statistics.
+    observations: [K+1, S] raw states s_t..s_t+K.
+    actions: [K, A] raw actions a_t..a_t+K-1.
+    key: for sampling z ~ q (reparameterised).
+
+  Returns:
+    (scalar loss, metrics including the predicted s_t+K in raw units).
+  """
+  config = networks.config
+  chex.assert_shape(observations, (config.K + 1, config.state_size))
+  chex.assert_shape(actions, (config.K, config.action_size))
+  states = normalization.standardise(observations)
+  mean, std = networks.encode(params, states)
+  z = mean + std * jax.random.normal(key, mean.shape)
+  kl = gaussian_kl(mean, std)
+  predicted_actions = networks.decode_actions(params, states[:-1], z)
+  action_l2 = jnp.sum((predicted_actions - actions /
+                       normalization.action_scale) ** 2)
+  target = normalization.normalise_delta(observations[-1] - observations[0])
+  predicted_delta = networks.decode_jumpy(params, states[0], z)
+  state_l2 = jnp.sum((predicted_delta - target) ** 2)
+  loss = kl + config.beta_a * action_l2 + config.beta_s * state_l2
+  predicted_state = observations[0] + normalization.denormalise_delta(
+      predicted_delta)
+  return loss, {'loss': loss, 'kl': kl, 'action_l2': action_l2,
+                'state_l2': state_l2, 'posterior_std': jnp.mean(std),
+                'state_error': predicted_state - observations[-1]}
