@@ -216,18 +216,18 @@ class SkillVAELearner(core.Learner):
   def get_variables(self, names: Sequence[str]) -> List[Any]:
     """'params' (all), 'normalization', or a module: 'embedder', 'encoder',
     'action_decoder', 'jumpy_decoder'."""
+    modules = self._state.params['params']
     out = []
     for name in names:
       if name == 'params':
         out.append(self._state.params)
       elif name == 'normalization':
         out.append(self._normalization)
-      elif name in self._state.params['params']:
-        out.append(self._state.params['params'][name])
+      elif name in modules:
+        out.append(modules[name])
       else:
         raise ValueError(f'names: {name!r} is unknown; valid names: params, '
-                         f'normalization, {sorted(self._state.params["params"])}'
-                         '.')
+                         f'normalization, {sorted(modules)}.')
     return out
 
   def save(self) -> TrainingState:
