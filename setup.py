@@ -65,6 +65,7 @@ _INSTALL_REQUIRES = [
     'numpy>=1.24,<2',  # Reverb pins TF 2.15, which needs numpy < 2.
     'optax>=0.2.4',
     'orbax-checkpoint>=0.11.5',
+    'matplotlib>=3.7',  # Diagnostic plots.
     'pillow>=10',  # Episode videos (GIF).
     'rlax>=0.1.7',
     'tensorboardX>=2.6',

@@ -199,6 +199,27 @@ class SnippetDataset:
   def __len__(self) -> int:
     return self.observations.shape[0]
 
+  def with_K(self, k: int) -> 'SnippetDataset':  # pylint: disable=invalid-name
+    """The first k actions of every snippet (k <= K), e.g. K = 1 windows
+    for the non-jumpy baseline from a K = 10 stride-1 dataset."""
+    if not 1 <= k <= self.K:
+      raise ValueError(f'k: expected in [1, K={self.K}], got {k}.')
+    observations = self.observations[:, :k + 1]
+    manifest = dict(self.manifest, K=k,
+                    statistics=statistics(observations))
+    return SnippetDataset(observations, self.actions[:, :k],
+                          {n: v[:, :k] for n, v in self.extras.items()},
+                          manifest)
+
+  def select(self, rows) -> 'SnippetDataset':
+    """A subset of rows (statistics recomputed on it)."""
+    observations = self.observations[rows]
+    manifest = dict(self.manifest, num_items=int(observations.shape[0]),
+                    statistics=statistics(observations))
+    return SnippetDataset(observations, self.actions[rows],
+                          {n: v[rows] for n, v in self.extras.items()},
+                          manifest)
+
   def iterator(self, batch_size: int, seed: int = 0,
                shuffle: bool = True) -> Iterator[reverb_adders.Snippet]:
     """Endless batches (a new permutation per epoch when shuffling)."""

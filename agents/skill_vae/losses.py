@@ -85,14 +85,13 @@ def snippet_loss(networks: networks_lib.SkillVAENetworks, params,
   chex.assert_shape(observations, (config.K + 1, config.state_size))
   chex.assert_shape(actions, (config.K, config.action_size))
   states = normalization.standardise(observations)
-  mean, std = networks.encode(params, states)
-  z = mean + std * jax.random.normal(key, mean.shape)
+  noise = jax.random.normal(key, (config.latent_size,))
+  mean, std, predicted_actions, predicted_delta = networks.forward(
+      params, states, noise)
   kl = gaussian_kl(mean, std)
-  predicted_actions = networks.decode_actions(params, states[:-1], z)
   action_l2 = jnp.sum((predicted_actions - actions /
                        normalization.action_scale) ** 2)
   target = normalization.normalise_delta(observations[-1] - observations[0])
-  predicted_delta = networks.decode_jumpy(params, states[0], z)
   state_l2 = jnp.sum((predicted_delta - target) ** 2)
   loss = kl + config.beta_a * action_l2 + config.beta_s * state_l2
   predicted_state = observations[0] + normalization.denormalise_delta(

@@ -104,17 +104,35 @@ class SkillVAE(nn.Module):
     features = self.embedder(state)
     return self.jumpy_decoder(jnp.concatenate([features, z], axis=-1))
 
-  def __call__(self, states, z):
+  def forward(self, states, noise):
+    """The training pass, embedding each state once.
+
+    Args:
+      states: [K+1, S] standardised s_t..s_t+K.
+      noise: [Z] standard normal (z = mean + std * noise).
+
+    Returns:
+      mean [Z], std [Z], actions [K, A] (scaled), delta [S] (normalised).
+    """
+    features = self.embedder(states)
+    mean, std = self.encoder(features)
+    z = mean + std * noise
+    zs = jnp.broadcast_to(z, features.shape[:-1] + z.shape)
+    actions = self.action_decoder(jnp.concatenate([features[:-1], zs[:-1]],
+                                                  axis=-1))
+    delta = self.jumpy_decoder(jnp.concatenate([features[0], z], axis=-1))
+    return mean, std, actions, delta
+
+  def __call__(self, states, noise):
     """Touches every parameter (for init): [K+1, S], [Z]."""
-    mean, std = self.encode(states)
-    return (mean, std, self.decode_actions(states[:-1], z),
-            self.decode_jumpy(states[0], z))
+    return self.forward(states, noise)
 
 
 @dataclasses.dataclass(frozen=True)
 class SkillVAENetworks:
   """Pure functions of the phase-1 networks (params first)."""
   init: Callable[[jax.Array], chex.ArrayTree]
+  forward: Callable[..., Tuple[jax.Array, ...]]
   encode: Callable[..., Tuple[jax.Array, jax.Array]]
   decode_actions: Callable[..., jax.Array]
   decode_jumpy: Callable[..., jax.Array]
@@ -134,7 +152,7 @@ def make_networks(config: config_lib.SkillVAEConfig) -> SkillVAENetworks:
         params, *args, method=getattr(SkillVAE, name))
 
   return SkillVAENetworks(
-      init=init, encode=method('encode'),
+      init=init, forward=method('forward'), encode=method('encode'),
       decode_actions=method('decode_actions'),
       decode_jumpy=method('decode_jumpy'), embed=method('embed'),
       config=config)

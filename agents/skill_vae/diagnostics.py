@@ -1,0 +1,156 @@
+"""How good is the jumpy model over long spans? (phase-1 diagnostics)
+
+On held-out real trajectories, chain the model's predictions over a span of
+H steps (H / K jumps), each jump's z inferred by the encoder (its mean) from
+the true snippet it stands for, and compare with the true state H steps
+ahead: per-group RMSE in real units (arm, gripper, each object). A K = 1
+model chained over the same spans (H jumps) is the non-jumpy reference.
+Also the action decoder's RMSE on held-out actions.
+"""
+
+from typing import Dict, List, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.agents.skill_vae import networks as networks_lib
+from jumpy_acme.environments.rgb_stacking import layout
+
+GROUPS = ('arm', 'gripper', 'red', 'green', 'blue')
+
+
+def trajectories(dataset, episodes: Sequence[int]
+                 ) -> List[Dict[str, np.ndarray]]:
+  """Rebuilds whole trajectories of stride-1 snippets, by episode id."""
+  out = []
+  episode_ids = dataset.extras['episode'][:, 0]
+  for episode in episodes:
+    rows = np.flatnonzero(episode_ids == episode)
+    rows = rows[np.argsort(dataset.extras['step'][rows, 0])]
+    starts = dataset.extras['step'][rows, 0]
+    if len(rows) == 0 or not np.array_equal(starts, np.arange(len(rows))):
+      continue  # Not a complete stride-1 episode.
+    states = np.concatenate([dataset.observations[rows, 0],
+                             dataset.observations[rows[-1], 1:]])
+    actions = np.concatenate([dataset.actions[rows, 0],
+                              dataset.actions[rows[-1], 1:]])
+    out.append({'states': states, 'actions': actions})
+  return out
+
+
+def _group_rmse(errors: np.ndarray) -> Dict[str, float]:
+  result = {'all': float(np.sqrt(np.mean(errors ** 2)))}
+  for group in GROUPS:
+    index = list(layout.LAYOUT.indices(group))
+    result[group] = float(np.sqrt(np.mean(errors[:, index] ** 2)))
+  return result
+
+
+def rollout_errors(networks: networks_lib.SkillVAENetworks, params,
+                   normalization: losses.Normalization,
+                   trajs: Sequence[Mapping[str, np.ndarray]],
+                   spans: Sequence[int] = (10, 20, 30, 50),
+                   starts_every: int = 5) -> Dict[int, Dict[str, float]]:
+  """Per-group RMSE of chained predictions H steps ahead, for each span H.
+
+  Spans must be multiples of the model's K.
+  """
+  k = networks.config.K
+
+  @jax.jit
+  def chain(start_state, snippets):
+    """snippets [J, K+1, S] true windows -> predicted state J*K ahead."""
+    def jump(state, snippet):
+      mean, _ = networks.encode(params, normalization.standardise(snippet))
+      return losses.predict_next_state(networks, params, normalization,
+                                       state, mean), None
+    final, _ = jax.lax.scan(jump, start_state, snippets)
+    return final
+
+  batched = jax.jit(jax.vmap(chain))
+  results = {}
+  for span in spans:
+    if span % k:
+      raise ValueError(f'spans: {span} is not a multiple of K={k}.')
+    jumps = span // k
+    starts, windows, targets = [], [], []
+    for traj in trajs:
+      states = traj['states']
+      for t in range(0, len(states) - span, starts_every):
+        starts.append(states[t])
+        windows.append(np.stack([states[t + j * k:t + j * k + k + 1]
+                                 for j in range(jumps)]))
+        targets.append(states[t + span])
+    predicted = np.asarray(batched(jnp.asarray(np.stack(starts)),
+                                   jnp.asarray(np.stack(windows))))
+    results[span] = _group_rmse(predicted - np.stack(targets))
+    results[span]['count'] = len(starts)
+  return results
+
+
+def action_errors(networks: networks_lib.SkillVAENetworks, params,
+                  normalization: losses.Normalization,
+                  trajs: Sequence[Mapping[str, np.ndarray]]
+                  ) -> Dict[str, float]:
+  """RMSE of decoded actions (z from the true snippet), per action dim."""
+  k = networks.config.K
+
+  @jax.jit
+  def decode(snippets):
+    def one(snippet):
+      states = normalization.standardise(snippet)
+      mean, _ = networks.encode(params, states)
+      return networks.decode_actions(params, states[:-1], mean)
+    return jax.vmap(one)(snippets) * normalization.action_scale
+
+  predicted, true = [], []
+  for traj in trajs:
+    states, actions = traj['states'], traj['actions']
+    for t in range(0, len(actions) - k + 1, k):
+      predicted.append(states[t:t + k + 1])
+      true.append(actions[t:t + k])
+  decoded = np.asarray(decode(jnp.asarray(np.stack(predicted))))
+  errors = (decoded - np.stack(true)).reshape(-1, decoded.shape[-1])
+  names = ('vx', 'vy', 'vz', 'wz', 'grip')[:errors.shape[-1]]
+  return {name: float(np.sqrt(np.mean(errors[:, i] ** 2)))
+          for i, name in enumerate(names)}
+
+
+def table(jumpy: Mapping[int, Mapping[str, float]],
+          baseline: Mapping[int, Mapping[str, float]] = None) -> str:
+  """A Markdown table of rollout errors (metres / native units)."""
+  header = '| span (steps) | model | ' + ' | '.join(
+      ('all',) + GROUPS) + ' | starts |'
+  rows = [header, '|' + '---|' * (len(GROUPS) + 4)]
+  for span in sorted(jumpy):
+    for name, results in (('jumpy', jumpy), ('K=1', baseline)):
+      if results is None or span not in results:
+        continue
+      r = results[span]
+      rows.append(f'| {span} | {name} | ' + ' | '.join(
+          f'{r[g]:.4f}' for g in ('all',) + GROUPS) + f' | {r["count"]} |')
+  return '\n'.join(rows)
+
+
+def plot(jumpy, baseline, path: str, title: str = ''):
+  """Rollout error against span, per group (PNG)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, axes = plt.subplots(1, len(GROUPS), figsize=(3 * len(GROUPS), 3))
+  spans = sorted(jumpy)
+  for ax, group in zip(axes, GROUPS):
+    ax.plot(spans, [jumpy[s][group] for s in spans], 'o-', label='jumpy')
+    if baseline:
+      ax.plot(spans, [baseline[s][group] for s in spans], 's--', label='K=1')
+    ax.set_title(group)
+    ax.set_xlabel('span (steps)')
+  axes[0].set_ylabel('RMSE (real units)')
+  axes[0].legend()
+  if title:
+    fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)

@@ -1,0 +1,204 @@
+r"""Phase 1: learn the skill space, low-level policy and jumpy model.
+
+From a dataset on disk (launchers/collect.py --output), or on the fly with
+collection actors filling a small rate-limited Reverb buffer while the
+learner samples it (paper, footnote 3).
+
+  python -m jumpy_acme.launchers.train_phase1 --dataset=data/phase1_k10 \
+      --K=10 --num_steps=2000 --checkpoint_dir=runs/phase1_k10
+  python -m jumpy_acme.launchers.train_phase1 --on_the_fly --num_actors=2 \
+      --K=10 --num_steps=2000 --checkpoint_dir=runs/phase1_otf
+
+Logs (terminal, JSONL, TensorBoard) go to --logs: every loss term, KL,
+gradient norm, per-group state errors in real units, SGD steps/s and the
+share of time spent waiting for data. With a dataset, the run ends with the
+diagnostics on held-out episodes (rollout errors at 10/20/30/50 steps, and
+against a K = 1 model given by --baseline_checkpoint_dir), as a Markdown
+table, JSON and a PNG in --logs.
+"""
+
+import dataclasses
+import json
+import os
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+
+from jumpy_acme import dataset_files
+from jumpy_acme.agents import skill_vae
+from jumpy_acme.agents.skill_vae import builder
+from jumpy_acme.agents.skill_vae import diagnostics
+from jumpy_acme.utils import counting
+from jumpy_acme.utils import loggers
+
+_DATASET = flags.DEFINE_string('dataset', None, 'Snippet dataset directory.')
+_ON_THE_FLY = flags.DEFINE_bool('on_the_fly', False,
+                                'Collect while learning instead.')
+_NUM_ACTORS = flags.DEFINE_integer('num_actors', 2,
+                                   'Collection actors (--on_the_fly).')
+_K = flags.DEFINE_integer('K', 10, 'Jumpy horizon (1: non-jumpy baseline).')
+_NUM_STEPS = flags.DEFINE_integer('num_steps', 1000, 'Learner steps.')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'Snippets per SGD step.')
+_SGD_STEPS = flags.DEFINE_integer('sgd_steps_per_step', 4,
+                                  'SGD steps per learner step (lax.scan).')
+_LEARNING_RATE = flags.DEFINE_float('learning_rate', 3e-4, 'Adam step size.')
+_BETA_A = flags.DEFINE_float('beta_a', 10.0, 'Action loss weight.')
+_BETA_S = flags.DEFINE_float('beta_s', 10.0, 'Jumpy-state loss weight.')
+_CHECKPOINT_DIR = flags.DEFINE_string('checkpoint_dir', None,
+                                      'Checkpoints (resumed if present).')
+_CHECKPOINT_EVERY = flags.DEFINE_integer('checkpoint_every', 250,
+                                         'Learner steps between checkpoints.')
+_LOG_DIR = flags.DEFINE_string('logs', None,
+                               'Logs (default: <checkpoint_dir>/logs).')
+_SEED = flags.DEFINE_integer('seed', 0, 'Random seed.')
+_HELDOUT = flags.DEFINE_float('heldout_fraction', 0.1,
+                              'Share of episodes kept for diagnostics.')
+_BASELINE = flags.DEFINE_string(
+    'baseline_checkpoint_dir', None, 'A K=1 model to compare rollouts with.')
+_BUFFER_SIZE = flags.DEFINE_integer('buffer_size', 20_000,
+                                    'On-the-fly buffer size (snippets).')
+_SAMPLES_PER_INSERT = flags.DEFINE_float(
+    'samples_per_insert', 16.0, 'On-the-fly rate limiter ratio.')
+
+
+def _config() -> skill_vae.SkillVAEConfig:
+  return skill_vae.SkillVAEConfig(
+      K=_K.value, batch_size=_BATCH_SIZE.value,
+      sgd_steps_per_step=_SGD_STEPS.value,
+      learning_rate=_LEARNING_RATE.value, beta_a=_BETA_A.value,
+      beta_s=_BETA_S.value, seed=_SEED.value,
+      checkpoint_every=_CHECKPOINT_EVERY.value)
+
+
+def _split(dataset, fraction, seed):
+  episodes = np.unique(dataset.extras['episode'][:, 0])
+  rng = np.random.default_rng(seed)
+  heldout = rng.choice(episodes, size=max(1, int(len(episodes) * fraction)),
+                       replace=False)
+  is_heldout = np.isin(dataset.extras['episode'][:, 0], heldout)
+  return (dataset.select(np.flatnonzero(~is_heldout)), sorted(heldout))
+
+
+def _restore_model(checkpoint_dir, k, train):
+  """A learner restored from a checkpoint (for diagnostics)."""
+  config = dataclasses.replace(_config(), K=k)
+  data = train.with_K(k) if k < train.K else train
+  return builder.make_learner_from_dataset(config, data,
+                                           checkpoint_dir=checkpoint_dir)
+
+
+def _train_from_dataset(config, log_dir):
+  dataset = dataset_files.load(_DATASET.value)
+  if config.K > dataset.K:
+    raise app.UsageError(f'--K={config.K} is larger than the dataset\'s K='
+                         f'{dataset.K}.')
+  train, heldout_episodes = _split(dataset, _HELDOUT.value, _SEED.value)
+  if config.K < dataset.K:
+    train = train.with_K(config.K)
+  print(f'[phase1] {len(train):,} training snippets (K={config.K}), '
+        f'{len(heldout_episodes)} held-out episodes.', flush=True)
+  logger = loggers.make_default_logger('learner', log_dir, time_delta=10.0,
+                                       steps_key='steps')
+  learner = builder.make_learner_from_dataset(
+      config, train, logger=logger, checkpoint_dir=_CHECKPOINT_DIR.value,
+      counter=counting.Counter())
+  start = time.time()
+  done = int(learner.state.step) // config.sgd_steps_per_step
+  for _ in range(done, _NUM_STEPS.value):
+    metrics = learner.step()
+  learner.checkpoint()
+  elapsed = time.time() - start
+  logger.close()
+  summary = {'training_snippets': len(train), 'learner_steps': _NUM_STEPS.value,
+             'resumed_from_step': done, 'seconds': elapsed,
+             'sgd_steps': int(learner.state.step),
+             'final': metrics if done < _NUM_STEPS.value else None}
+  # Diagnostics on held-out episodes.
+  trajs = diagnostics.trajectories(dataset, heldout_episodes)
+  networks = skill_vae.make_networks(config)
+  spans = [s for s in (10, 20, 30, 50) if s % config.K == 0]
+  jumpy = diagnostics.rollout_errors(networks, learner.state.params,
+                                     learner.normalization, trajs, spans)
+  baseline = None
+  if _BASELINE.value:
+    reference = _restore_model(_BASELINE.value, 1, train)
+    baseline = diagnostics.rollout_errors(
+        skill_vae.make_networks(dataclasses.replace(config, K=1)),
+        reference.state.params, reference.normalization, trajs, spans)
+  actions = diagnostics.action_errors(networks, learner.state.params,
+                                      learner.normalization, trajs)
+  text = diagnostics.table(jumpy, baseline)
+  print(text)
+  print('action decoder RMSE on held-out actions:', actions)
+  diagnostics.plot(jumpy, baseline, os.path.join(log_dir, 'rollouts.png'),
+                   f'K={config.K} chained predictions, held-out episodes')
+  with open(os.path.join(log_dir, 'diagnostics.md'), 'w') as f:
+    f.write(text + '\n\naction RMSE: ' + json.dumps(actions) + '\n')
+  summary.update(rollout=jumpy, baseline_rollout=baseline,
+                 action_rmse=actions)
+  with open(os.path.join(log_dir, 'summary.json'), 'w') as f:
+    json.dump(summary, f, indent=1)
+  print(json.dumps({k: summary[k] for k in ('training_snippets',
+                                            'learner_steps', 'seconds',
+                                            'sgd_steps')}))
+
+
+def _train_on_the_fly(config, log_dir):
+  from jumpy_acme import launcher as launcher_lib  # pylint: disable=g-import-not-at-top
+  from jumpy_acme import replay  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.scripted import collection  # pylint: disable=g-import-not-at-top
+  spec, extras_spec = collection.environment_spec_and_extras()
+  per_step = config.batch_size * config.sgd_steps_per_step
+  launcher = launcher_lib.LocalLauncher(
+      tables=[replay.onthefly_table(
+          'snippets', spec, config.K, extras_spec,
+          max_size=_BUFFER_SIZE.value,
+          min_size=max(2000, per_step),
+          samples_per_insert=_SAMPLES_PER_INSERT.value,
+          error_buffer=10 * per_step)],
+      counter_keys=collection.COUNTER_KEYS + ('learner_steps',))
+  launcher.add_workers('actor', collection.collection_worker,
+                       num=_NUM_ACTORS.value, seed=_SEED.value,
+                       table='snippets', K=config.K, max_episodes=10**9)
+  launcher.add_workers('learner', builder.onthefly_learner_worker,
+                       restart=False, config=dataclasses.asdict(config),
+                       table='snippets', num_steps=_NUM_STEPS.value,
+                       log_dir=log_dir, checkpoint_dir=_CHECKPOINT_DIR.value)
+  start = time.time()
+  last = [0.0]
+
+  def progress(counts):
+    if time.time() - last[0] > 10:
+      last[0] = time.time()
+      print(f'[phase1] learner {int(counts["learner_steps"])}/'
+            f'{_NUM_STEPS.value} steps | actors '
+            f'{int(counts["actor_steps"]):,} env steps | '
+            f'{time.time() - start:.0f} s', flush=True)
+
+  counts = launcher.run(
+      stop_when=lambda c: c['learner_steps'] >= _NUM_STEPS.value,
+      on_poll=progress, poll_s=1.0)
+  print(json.dumps({**counts, 'seconds': time.time() - start}))
+
+
+def main(argv):
+  del argv
+  if not flags.FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
+  if bool(_DATASET.value) == _ON_THE_FLY.value:
+    raise app.UsageError('Give --dataset=DIR or --on_the_fly (not both).')
+  config = _config()
+  log_dir = _LOG_DIR.value or os.path.join(
+      _CHECKPOINT_DIR.value or 'results/phase1', 'logs')
+  os.makedirs(log_dir, exist_ok=True)
+  if _ON_THE_FLY.value:
+    _train_on_the_fly(config, log_dir)
+  else:
+    _train_from_dataset(config, log_dir)
+
+
+if __name__ == '__main__':
+  app.run(main)
