@@ -26,9 +26,10 @@ def test_collect_then_train_then_resume(tmp_path):
   with open(logs / 'summary.json') as f:
     summary = json.load(f)
   assert summary['sgd_steps'] == 8 and summary['resumed_from_step'] == 0
-  # One held-out episode of 70 steps; rollouts at 10..50 steps, in real units.
+  # One held-out episode: 71 states; 10-step rollouts start every 5 steps
+  # at t = 0, 5, ..., 60 (t + 10 <= 70): 13 of them.
   assert sorted(summary['rollout']) == ['10', '20', '30', '50']
-  assert summary['rollout']['10']['count'] == 12
+  assert summary['rollout']['10']['count'] == 13
   assert set(summary['action_rmse']) == {'vx', 'vy', 'vz', 'wz', 'grip'}
   assert os.path.getsize(logs / 'rollouts.png') > 1000
   with open(logs / 'learner' / 'logs.jsonl') as f:
