@@ -62,6 +62,9 @@ _BUFFER_SIZE = flags.DEFINE_integer('buffer_size', 20_000,
                                     'On-the-fly buffer size (snippets).')
 _SAMPLES_PER_INSERT = flags.DEFINE_float(
     'samples_per_insert', 16.0, 'On-the-fly rate limiter ratio.')
+_MIN_BUFFER = flags.DEFINE_integer(
+    'min_buffer', 2000, 'On the fly: snippets in the buffer before learning '
+    'starts; the statistics come from a sample of this many.')
 
 
 def _config() -> skill_vae.SkillVAEConfig:
@@ -152,11 +155,14 @@ def _train_on_the_fly(config, log_dir):
   from jumpy_acme.agents.scripted import collection  # pylint: disable=g-import-not-at-top
   spec, extras_spec = collection.environment_spec_and_extras()
   per_step = config.batch_size * config.sgd_steps_per_step
+  if _MIN_BUFFER.value < 1:
+    raise app.UsageError(f'--min_buffer: expected >= 1, got '
+                         f'{_MIN_BUFFER.value}.')
   launcher = launcher_lib.LocalLauncher(
       tables=[replay.onthefly_table(
           'snippets', spec, config.K, extras_spec,
           max_size=_BUFFER_SIZE.value,
-          min_size=max(2000, per_step),
+          min_size=_MIN_BUFFER.value,
           samples_per_insert=_SAMPLES_PER_INSERT.value,
           error_buffer=10 * per_step)],
       counter_keys=collection.COUNTER_KEYS + ('learner_steps',))
@@ -166,7 +172,8 @@ def _train_on_the_fly(config, log_dir):
   launcher.add_workers('learner', builder.onthefly_learner_worker,
                        restart=False, config=dataclasses.asdict(config),
                        table='snippets', num_steps=_NUM_STEPS.value,
-                       log_dir=log_dir, checkpoint_dir=_CHECKPOINT_DIR.value)
+                       log_dir=log_dir, checkpoint_dir=_CHECKPOINT_DIR.value,
+                       stats_snippets=_MIN_BUFFER.value)
   start = time.time()
   last = [0.0]
 

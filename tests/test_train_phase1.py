@@ -43,3 +43,18 @@ def test_collect_then_train_then_resume(tmp_path):
   with open(logs / 'summary.json') as f:
     summary = json.load(f)
   assert summary['resumed_from_step'] == 4 and summary['sgd_steps'] == 12
+
+
+def test_train_on_the_fly_with_collection_actors(tmp_path):
+  out = _run(['jumpy_acme.launchers.train_phase1', '--on_the_fly',
+              '--num_actors=1', '--K=10', '--batch_size=8',
+              '--sgd_steps_per_step=1', '--num_steps=3', '--min_buffer=40',
+              '--samples_per_insert=2', f'--checkpoint_dir={tmp_path / "c"}'])
+  counts = json.loads(out.strip().splitlines()[-1])
+  assert counts['learner_steps'] == 3
+  # Learning waited for the buffer: at least 40 snippets = 50 steps.
+  assert counts['actor_steps'] >= 50
+  with open(tmp_path / 'c' / 'logs' / 'learner' / 'logs.jsonl') as f:
+    rows = [json.loads(line) for line in f]
+  assert len(rows) == 3 and 'data_wait_share' in rows[-1]
+  assert any(name.isdigit() for name in os.listdir(tmp_path / 'c'))

@@ -19,6 +19,9 @@ from jumpy_acme.agents.skill_vae import networks as networks_lib
 from jumpy_acme.environments.rgb_stacking import layout
 
 GROUPS = ('arm', 'gripper', 'red', 'green', 'blue')
+# Positions alone (metres): the most readable error.
+POSITIONS = ('pinch_pose_pos', 'red_pose_pos', 'green_pose_pos',
+             'blue_pose_pos')
 
 
 def trajectories(dataset, episodes: Sequence[int]
@@ -45,6 +48,9 @@ def _group_rmse(errors: np.ndarray) -> Dict[str, float]:
   for group in GROUPS:
     index = list(layout.LAYOUT.indices(group))
     result[group] = float(np.sqrt(np.mean(errors[:, index] ** 2)))
+  for part in POSITIONS:  # Mean Euclidean position error, metres.
+    result[part] = float(np.mean(np.linalg.norm(
+        errors[:, layout.LAYOUT[part]], axis=-1)))
   return result
 
 
@@ -120,17 +126,18 @@ def action_errors(networks: networks_lib.SkillVAENetworks, params,
 
 def table(jumpy: Mapping[int, Mapping[str, float]],
           baseline: Mapping[int, Mapping[str, float]] = None) -> str:
-  """A Markdown table of rollout errors (metres / native units)."""
-  header = '| span (steps) | model | ' + ' | '.join(
-      ('all',) + GROUPS) + ' | starts |'
-  rows = [header, '|' + '---|' * (len(GROUPS) + 4)]
+  """A Markdown table of rollout errors: RMSE per group in native units,
+  then mean position errors in metres."""
+  columns = ('all',) + GROUPS + POSITIONS
+  header = '| span (steps) | model | ' + ' | '.join(columns) + ' | starts |'
+  rows = [header, '|' + '---|' * (len(columns) + 3)]
   for span in sorted(jumpy):
     for name, results in (('jumpy', jumpy), ('K=1', baseline)):
       if results is None or span not in results:
         continue
       r = results[span]
       rows.append(f'| {span} | {name} | ' + ' | '.join(
-          f'{r[g]:.4f}' for g in ('all',) + GROUPS) + f' | {r["count"]} |')
+          f'{r[g]:.4f}' for g in columns) + f' | {r["count"]} |')
   return '\n'.join(rows)
 
 
