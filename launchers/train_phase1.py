@@ -110,15 +110,17 @@ def _train_from_dataset(config, log_dir):
       counter=counting.Counter())
   start = time.time()
   done = int(learner.state.step) // config.sgd_steps_per_step
+  metrics = None
   for _ in range(done, _NUM_STEPS.value):
     metrics = learner.step()
-  learner.checkpoint()
+  if metrics is not None:  # Nothing new to save when already trained.
+    learner.checkpoint()
   elapsed = time.time() - start
   logger.close()
   summary = {'training_snippets': len(train), 'learner_steps': _NUM_STEPS.value,
              'resumed_from_step': done, 'seconds': elapsed,
              'sgd_steps': int(learner.state.step),
-             'final': metrics if done < _NUM_STEPS.value else None}
+             'final': metrics}
   # Diagnostics on held-out episodes.
   trajs = diagnostics.trajectories(dataset, heldout_episodes)
   networks = skill_vae.make_networks(config)
