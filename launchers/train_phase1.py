@@ -45,8 +45,8 @@ _BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'Snippets per SGD step.')
 _SGD_STEPS = flags.DEFINE_integer('sgd_steps_per_step', 4,
                                   'SGD steps per learner step (lax.scan).')
 _LEARNING_RATE = flags.DEFINE_float('learning_rate', 3e-4, 'Adam step size.')
-_BETA_A = flags.DEFINE_float('beta_a', 10.0, 'Action loss weight.')
-_BETA_S = flags.DEFINE_float('beta_s', 10.0, 'Jumpy-state loss weight.')
+_BETA_A = flags.DEFINE_float('beta_a', 100.0, 'Action loss weight.')
+_BETA_S = flags.DEFINE_float('beta_s', 100.0, 'Jumpy-state loss weight.')
 _CHECKPOINT_DIR = flags.DEFINE_string('checkpoint_dir', None,
                                       'Checkpoints (resumed if present).')
 _CHECKPOINT_EVERY = flags.DEFINE_integer('checkpoint_every', 250,

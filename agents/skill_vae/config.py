@@ -27,8 +27,8 @@ class SkillVAEConfig:
   min_std: float = 1e-4  # std = softplus(raw) + min_std.
 
   # Loss (Eq. 1-2): KL + beta_a * action L2 + beta_s * jumpy-state L2.
-  beta_a: float = 10.0
-  beta_s: float = 10.0
+  beta_a: float = 100.0
+  beta_s: float = 100.0
 
   # Optimisation.
   batch_size: int = 256
