@@ -239,3 +239,20 @@ def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
   assert 'Interrupted' in output
   with pytest.raises(dataset_files.IncompleteDatasetError):
     dataset_files.load(str(tmp_path / 'cut'))
+
+
+def test_collect_joins_a_running_server(reverb_server):
+  spec, extras_spec = collection.environment_spec_and_extras(
+      episode_length=20, triplet='triplet1')
+  server, client = reverb_server([replay.queue_table('live', spec, K,
+                                                     extras_spec)])
+  result = subprocess.run(
+      [sys.executable, '-m', 'jumpy_acme.launchers.collect',
+       '--num_actors=1', '--num_episodes=1', '--segment_length=10',
+       f'--K={K}', '--triplet=triplet1', '--table=live',
+       f'--reverb_address=localhost:{server.port}'],
+      capture_output=True, text=True, timeout=300, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  items = drain(client, 'live')
+  assert len(items) == 20 - K + 1
+  assert [int(i.extras['step'][0]) for i in items] == list(range(17))
