@@ -227,7 +227,10 @@ def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
   process = subprocess.Popen(
       command[:4] + ['--num_episodes=50', '--segment_length=200', f'--K={K}',
                      '--triplet=triplet1', f'--output={tmp_path / "cut"}'],
-      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+      # A suite started in the background inherits SIGINT as ignored, and
+      # Python keeps it ignored; a terminal's Ctrl-C is what we simulate.
+      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
   deadline = time.time() + 120
   for line in process.stdout:
     if 'steps/s' in line and not line.startswith('[collect] 0/'):
