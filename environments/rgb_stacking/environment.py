@@ -90,6 +90,7 @@ class RGBStacking(dm_env.Environment):
     self._steps = 0
     self._reset_next_step = True
     self._observation = None
+    self._state: Optional[np.ndarray] = None
     self._stacks: Dict[str, Deque[np.ndarray]] = {}
     self.diverged = False
     self.last_reset_info: Dict[str, float] = {}
@@ -146,6 +147,8 @@ class RGBStacking(dm_env.Environment):
   @property
   def state(self) -> np.ndarray:
     """The current 86-D state (also in 'rgb_stacking' mode)."""
+    if self._state is None:
+      raise RuntimeError('state: call reset() first.')
     return self._state
 
   def _check_action(self, action) -> np.ndarray:

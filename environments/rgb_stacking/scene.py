@@ -21,6 +21,7 @@ same commands as `controller='dm_robotics'` (tested) at a tenth of the cost.
 
 import dataclasses
 import os
+import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import mujoco
@@ -147,6 +148,18 @@ class SettleOptions:
   window: float = 0.1
   chunk: int = 50
   noslip_iterations: int = 0
+
+  def __post_init__(self):
+    if not self.max_time > 0:
+      raise ValueError(f'max_time: expected > 0, got {self.max_time}.')
+    if self.tolerance is not None and not self.tolerance > 0:
+      raise ValueError(
+          f'tolerance: expected None or > 0, got {self.tolerance}.')
+    if not self.window > 0:
+      raise ValueError(f'window: expected > 0, got {self.window}.')
+    if self.chunk < 1 or self.noslip_iterations < 0:
+      raise ValueError('chunk: expected >= 1 and noslip_iterations >= 0, got '
+                       f'{self.chunk} and {self.noslip_iterations}.')
 
 
 class Scene:
@@ -339,7 +352,6 @@ class Scene:
 
   def reset(self, rng: np.random.Generator) -> Dict[str, float]:
     """Samples a new initial state in place; returns timings (seconds)."""
-    import time  # pylint: disable=g-import-not-at-top
     start = time.perf_counter()
     model, data = self.physics.model, self.physics.data
     mujoco.mj_resetData(model.ptr, data.ptr)
