@@ -38,12 +38,8 @@ def run(num_actors: int, episodes_per_actor: int, segment_length: int,
       return
     if state['client'] is None:
       state['client'] = replay.connect(launcher.address)
-    client = state['client']
-    size = client.server_info()['snippets'].current_size
-    if size:
-      for _ in client.sample('snippets', num_samples=size,
-                             emit_timesteps=False):
-        pass  # Drained and dropped: the disk write is not measured here.
+    # Drained and dropped: the disk write is not measured here.
+    replay.drain(state['client'], 'snippets')
     if state['first'] is None and counts['actor_steps'] > 0:
       state['first'], state['first_steps'] = (time.time(),
                                               counts['actor_steps'])

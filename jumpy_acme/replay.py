@@ -5,9 +5,11 @@
   rate limiter, for learning while actors collect (paper, footnote 3).
 - `queue_table`: a FIFO queue read once, e.g. by the dataset writer.
 - `connect`: a client that has answered, or a clear error after a bound.
+- `drain`: every item a FIFO queue holds now.
 """
 
 import time
+from typing import Any, List
 
 import reverb
 
@@ -89,3 +91,14 @@ def connect(address: str, timeout_s: float = 30.0) -> reverb.Client:
       f'reverb_address: the Reverb server at {address!r} did not answer '
       f'within {timeout_s:.0f} s ({type(last_error).__name__}: '
       f'{str(last_error)[:200]}). Is it running, and is the port right?')
+
+
+def drain(client: reverb.Client, table: str) -> List[Any]:
+  """Takes every item `table` holds now (a queue: each is read once), in
+  insertion order, unpacked as the table's signature."""
+  size = client.server_info()[table].current_size
+  if size == 0:
+    return []
+  samples = client.sample(table, num_samples=size, emit_timesteps=False,
+                          unpack_as_table_signature=True)
+  return [sample.data for sample in samples]

@@ -101,13 +101,9 @@ class _Drain:
       return
     if self._client is None:
       self._client = replay.connect(self._launcher.address)
-    size = self._client.server_info()[self._table].current_size
-    if size == 0:
+    data = replay.drain(self._client, self._table)
+    if not data:
       return
-    samples = list(self._client.sample(self._table, num_samples=size,
-                                       emit_timesteps=False,
-                                       unpack_as_table_signature=True))
-    data = [s.data for s in samples]
     self._writer.write(
         np.stack([d.observations for d in data]),
         np.stack([d.actions for d in data]),

@@ -7,6 +7,8 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
 import pytest  # noqa: E402
 import reverb  # noqa: E402
 
+from jumpy_acme import replay  # noqa: E402
+
 
 @pytest.fixture
 def reverb_server():
@@ -37,9 +39,4 @@ def fifo_table(name, signature=None, max_size=1000):
 
 def drain(client, table):
   """All items currently in a Fifo `table`, in insertion order."""
-  size = client.server_info()[table].current_size
-  if size == 0:
-    return []
-  samples = client.sample(table, num_samples=size, emit_timesteps=False,
-                          unpack_as_table_signature=True)
-  return [sample.data for sample in samples]
+  return replay.drain(client, table)
