@@ -1,0 +1,10 @@
+"""Planning over skills with the jumpy model (paper, Algorithm 1)."""
+
+from jumpy_acme.agents.planning.config import PlannerConfig
+from jumpy_acme.agents.planning.planner import discounted_score
+from jumpy_acme.agents.planning.planner import make_planner
+from jumpy_acme.agents.planning.planner import PlanResult
+from jumpy_acme.agents.planning.planner import shift_plan
+
+__all__ = ['PlanResult', 'PlannerConfig', 'discounted_score', 'make_planner',
+           'shift_plan']

@@ -1,0 +1,39 @@
+"""Configuration of the CEM / random-shooting planner over skills."""
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class PlannerConfig:
+  """Algorithm 1's parameters, and options beyond the paper (off by default).
+
+  The paper plans with num_samples = 1000, horizon = 3 jumps, one CEM
+  iteration (random shooting) and gamma_k = 1.
+  """
+  num_samples: int = 1000     # N plans per iteration.
+  horizon: int = 3            # H jumps of the model (H * K primitive steps).
+  iterations: int = 1         # I CEM iterations.
+  elite_fraction: float = 0.1  # eta: top share refitted between iterations.
+  gamma_k: float = 1.0        # Discount per jump in the score (Eq. 3).
+  min_std: float = 1e-3       # Floor of the refitted standard deviation.
+  # Beyond the paper.
+  mppi: bool = False          # Refit by softmax(score / temperature) weights.
+  temperature: float = 1.0
+
+  def __post_init__(self):
+    for name in ('num_samples', 'horizon', 'iterations'):
+      value = getattr(self, name)
+      if not (isinstance(value, int) and value >= 1):
+        raise ValueError(f'{name}: expected an integer >= 1, got {value!r}.')
+    if not 0 < self.elite_fraction <= 1:
+      raise ValueError(
+          f'elite_fraction: expected in (0, 1], got {self.elite_fraction}.')
+    if not 0 <= self.gamma_k <= 1:
+      raise ValueError(f'gamma_k: expected in [0, 1], got {self.gamma_k}.')
+    for name in ('min_std', 'temperature'):
+      if not getattr(self, name) > 0:
+        raise ValueError(f'{name}: expected > 0, got {getattr(self, name)}.')
+
+  @property
+  def num_elites(self) -> int:
+    return max(1, int(round(self.elite_fraction * self.num_samples)))

@@ -1,0 +1,146 @@
+"""The CEM planner on a toy analytic model whose best plan is known.
+
+Toy model: the state is a point in the plane and a skill z moves it by
+0.1 * z (one jump); the reward peaks at a target. The best first skill
+points from the state towards the target.
+"""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jumpy_acme.agents import planning
+
+TARGET = jnp.array([1.0, 0.5])
+
+
+def model(state, z):
+  return state + 0.1 * z
+
+
+def reward(state):
+  return jnp.exp(-jnp.sum((state - TARGET) ** 2))
+
+
+def _planner(**overrides):
+  values = dict(num_samples=500, horizon=3, iterations=1)
+  values.update(overrides)
+  return planning.make_planner(model, reward, 2,
+                               planning.PlannerConfig(**values))
+
+
+def _cosine(a, b):
+  a, b = np.asarray(a), np.asarray(b)
+  return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_discounted_score_includes_h0():
+  np.testing.assert_allclose(
+      planning.discounted_score(jnp.array([1.0, 2.0, 4.0]), 0.5),
+      1.0 + 0.5 * 2.0 + 0.25 * 4.0)
+
+
+class PlannerTest(chex.TestCase):
+
+  @chex.variants(with_jit=True, without_jit=True)
+  def test_first_skill_points_at_the_target(self):
+    plan = self.variant(_planner())
+    state = jnp.zeros(2)
+    result = plan(jax.random.PRNGKey(0), state)
+    assert _cosine(result.z, TARGET - state) > 0.8
+    # The returned score is the best plan's, recomputed by hand here.
+    best = int(jnp.argmax(result.scores))
+    s, total = np.zeros(2), float(reward(jnp.zeros(2)))
+    for h in range(3):
+      s = s + 0.1 * np.asarray(result.plans[best, h])
+      total += float(reward(jnp.asarray(s)))
+    np.testing.assert_allclose(result.score, total, rtol=1e-5)
+    np.testing.assert_allclose(result.trajectories[best, -1], s, atol=1e-5)
+    assert result.plans.shape == (500, 3, 2)
+    assert result.trajectories.shape == (500, 4, 2)
+
+
+def test_cem_iterations_improve_the_best_score():
+  state = jnp.array([-0.5, -0.5])
+  one = jax.jit(_planner(num_samples=64, iterations=1))
+  four = jax.jit(_planner(num_samples=64, iterations=4))
+  scores_one = [float(one(jax.random.PRNGKey(i), state).score)
+                for i in range(8)]
+  scores_four = [float(four(jax.random.PRNGKey(i), state).score)
+                 for i in range(8)]
+  assert np.mean(scores_four) > np.mean(scores_one)
+  mppi = jax.jit(_planner(num_samples=64, iterations=4, mppi=True,
+                          temperature=0.05))
+  scores_mppi = [float(mppi(jax.random.PRNGKey(i), state).score)
+                 for i in range(8)]
+  assert np.mean(scores_mppi) > np.mean(scores_one)
+
+
+def test_batched_over_environments():
+  plan = jax.jit(jax.vmap(_planner(), in_axes=(0, 0)))
+  states = jnp.array([[0.0, 0.0], [2.0, 0.5], [1.0, 2.0], [1.0, -1.0]])
+  results = plan(jax.random.split(jax.random.PRNGKey(1), 4), states)
+  assert results.z.shape == (4, 2)
+  for z, s in zip(results.z, states):
+    assert _cosine(z, TARGET - s) > 0.8, (z, s)
+
+
+def test_learned_proposal_and_warm_start():
+  toward = lambda s: (TARGET - s, jnp.full(2, 1e-3))  # pi(z | s).
+  plan = jax.jit(planning.make_planner(
+      model, reward, 2, planning.PlannerConfig(num_samples=8, horizon=2),
+      proposal_fn=toward))
+  state = jnp.zeros(2)
+  result = plan(jax.random.PRNGKey(0), state)
+  np.testing.assert_allclose(result.z, TARGET - state, atol=1e-2)
+  # The second skill was sampled at the predicted state.
+  np.testing.assert_allclose(result.plans[0, 1],
+                             TARGET - model(state, result.plans[0, 0]),
+                             atol=1e-2)
+  warm = jnp.array([[0.3, -0.2], [0.1, 0.1]])
+  result = plan(jax.random.PRNGKey(0), state, warm, jnp.full((2, 2), 1e-4))
+  np.testing.assert_allclose(result.z, warm[0], atol=1e-3)
+  np.testing.assert_allclose(planning.shift_plan(warm),
+                             [[0.1, 0.1], [0.0, 0.0]])
+
+
+def test_second_call_does_not_recompile():
+  plan = jax.jit(_planner(num_samples=32))
+  plan(jax.random.PRNGKey(0), jnp.zeros(2))
+  plan(jax.random.PRNGKey(1), jnp.ones(2))
+  plan(jax.random.PRNGKey(2), jnp.zeros(2))
+  assert plan._cache_size() == 1  # pylint: disable=protected-access
+
+
+def test_bad_config():
+  with pytest.raises(ValueError, match='num_samples: expected an integer'):
+    planning.PlannerConfig(num_samples=0)
+  with pytest.raises(ValueError, match='elite_fraction'):
+    planning.PlannerConfig(elite_fraction=0.0)
+
+
+@pytest.mark.parametrize('k', [10, 1])
+def test_plans_with_the_skill_vae_and_a_task_reward(k):
+  """The planner composes with the phase-1 jumpy model and a JAX reward."""
+  from jumpy_acme.agents import skill_vae
+  from jumpy_acme.environments.rgb_stacking import rewards
+  config = skill_vae.SkillVAEConfig(K=k, embed_sizes=(16, 16, 8),
+                                    encoder_sizes=(16,), latent_size=4,
+                                    decoder_sizes=(16, 16))
+  networks = skill_vae.make_networks(config)
+  params = networks.init(jax.random.PRNGKey(0))
+  norm = skill_vae.Normalization(jnp.zeros(86), jnp.ones(86),
+                                 -jnp.ones(86), jnp.ones(86), jnp.ones(5))
+  plan = jax.jit(jax.vmap(planning.make_planner(
+      lambda s, z: skill_vae.predict_next_state(networks, params, norm, s, z),
+      rewards.jax_reward('red_stack_blue'), config.latent_size,
+      planning.PlannerConfig(num_samples=16, horizon=30 // k if k == 10
+                             else 3))))
+  states = jnp.asarray(np.random.default_rng(0).normal(size=(2, 86)),
+                       jnp.float32)
+  result = plan(jax.random.split(jax.random.PRNGKey(1), 2), states)
+  assert result.z.shape == (2, 4)
+  assert np.all(np.isfinite(np.asarray(result.scores)))
+  assert np.all(np.asarray(result.scores) >= 0)
