@@ -1,0 +1,125 @@
+"""Planner speed: decision latency, FLOPs per decision, share of matmul peak.
+
+Random-shooting planning as in the paper (N = 1000 plans, H = 3 jumps,
+I = 1 iteration) with the phase-1 jumpy model at the paper's sizes
+(randomly initialised: speed does not depend on training) and the JAX
+red_stack_blue reward, on this machine's default JAX device:
+  - latency of one decision (median and p99 over --decisions calls);
+  - the analytic FLOPs a decision needs (the first state's embedding is
+    shared by all plans, so it counts once; later states are embedded per
+    plan) and achieved FLOP/s over the matmul peak measured in the same run;
+  - decisions/s batched over 50 environments (jax.vmap);
+  - the K = 1 planner at the same primitive horizon (H = 30 jumps):
+    jumpy_speedup = its latency / the K = 10 planner's.
+Last line: one JSON object.
+"""
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jumpy_acme.agents import planning
+from jumpy_acme.agents import skill_vae
+from jumpy_acme.environments.rgb_stacking import rewards
+
+
+def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
+  a = jnp.ones((n, n), jnp.float32)
+  f = jax.jit(lambda x, y: x @ y)
+  f(a, a).block_until_ready()
+  best = min(_timed(lambda: f(a, a).block_until_ready())
+             for _ in range(repeats))
+  return 2 * n ** 3 / best
+
+
+def _timed(fn) -> float:
+  start = time.perf_counter()
+  fn()
+  return time.perf_counter() - start
+
+
+def flops_per_decision(config: skill_vae.SkillVAEConfig, samples: int,
+                       horizon: int) -> float:
+  s, z = config.state_size, config.latent_size
+  e = (s,) + tuple(config.embed_sizes)
+  embed = sum(x * y for x, y in zip(e[:-1], e[1:]))
+  d = (e[-1] + z,) + tuple(config.decoder_sizes) + (s,)
+  decode = sum(x * y for x, y in zip(d[:-1], d[1:]))
+  embeddings = 1 + samples * (horizon - 1)
+  return 2 * (embeddings * embed + samples * horizon * decode)
+
+
+def make_plan(k: int, samples: int, horizon: int):
+  config = skill_vae.SkillVAEConfig(K=k)
+  networks = skill_vae.make_networks(config)
+  params = networks.init(jax.random.PRNGKey(0))
+  norm = skill_vae.Normalization(jnp.zeros(86), jnp.ones(86), -jnp.ones(86),
+                                 jnp.ones(86), jnp.ones(5))
+  plan = planning.make_planner(
+      lambda s, z: skill_vae.predict_next_state(networks, params, norm, s, z),
+      rewards.jax_reward('red_stack_blue'), config.latent_size,
+      planning.PlannerConfig(num_samples=samples, horizon=horizon))
+  return config, plan
+
+
+def latencies(plan, decisions: int) -> np.ndarray:
+  fn = jax.jit(plan)
+  state = jnp.asarray(np.random.default_rng(0).normal(size=86), jnp.float32)
+  fn(jax.random.PRNGKey(0), state).z.block_until_ready()
+  return np.array([_timed(lambda i=i: fn(jax.random.PRNGKey(i), state
+                                         ).z.block_until_ready())
+                   for i in range(decisions)])
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument('--samples', type=int, default=1000)
+  parser.add_argument('--horizon', type=int, default=3)
+  parser.add_argument('--decisions', type=int, default=30)
+  parser.add_argument('--batch', type=int, default=50)
+  args = parser.parse_args()
+  peak = matmul_peak()
+  config, plan = make_plan(10, args.samples, args.horizon)
+  times = latencies(plan, args.decisions)
+  median, p99 = np.median(times), np.percentile(times, 99)
+  flops = flops_per_decision(config, args.samples, args.horizon)
+  achieved = flops / median
+
+  batched = jax.jit(jax.vmap(plan))
+  keys = jax.random.split(jax.random.PRNGKey(0), args.batch)
+  states = jnp.asarray(np.random.default_rng(1).normal(
+      size=(args.batch, 86)), jnp.float32)
+  batched(keys, states).z.block_until_ready()
+  batch_time = min(_timed(lambda: batched(keys, states).z.block_until_ready())
+                   for _ in range(3))
+
+  _, plan_k1 = make_plan(1, args.samples, args.horizon * 10)
+  times_k1 = latencies(plan_k1, max(5, args.decisions // 3))
+  speedup = float(np.median(times_k1) / median)
+
+  device = jax.devices()[0].device_kind
+  print(f'device: {device}; matmul peak {peak / 1e9:.1f} GFLOP/s')
+  print(f'K=10 decision (N={args.samples}, H={args.horizon}, I=1): median '
+        f'{1e3 * median:.2f} ms, p99 {1e3 * p99:.2f} ms')
+  print(f'FLOPs per decision: {flops / 1e9:.3f} GFLOP; achieved '
+        f'{achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.2f} of the peak')
+  print(f'batched over {args.batch} environments: {batch_time * 1e3:.1f} ms '
+        f'per batch = {args.batch / batch_time:.1f} decisions/s')
+  print(f'K=1 planner at H={10 * args.horizon}: median '
+        f'{1e3 * np.median(times_k1):.2f} ms -> jumpy speed-up {speedup:.1f}x')
+  print(json.dumps({
+      'latency_ms_median': round(1e3 * median, 3),
+      'latency_ms_p99': round(1e3 * p99, 3),
+      'flops_per_decision': flops,
+      'fraction_of_matmul_peak': round(achieved / peak, 3),
+      'batched_decisions_per_s': round(args.batch / batch_time, 2),
+      'jumpy_speedup': round(speedup, 2),
+      'device': device}))
+
+
+if __name__ == '__main__':
+  main()
