@@ -1,10 +1,13 @@
 """Planning over skills with the jumpy model (paper, Algorithm 1)."""
 
+from jumpy_acme.agents.planning.acting import planning_actor
+from jumpy_acme.agents.planning.acting import random_hl_actor
+from jumpy_acme.agents.planning.acting import SkillActor
 from jumpy_acme.agents.planning.config import PlannerConfig
 from jumpy_acme.agents.planning.planner import discounted_score
 from jumpy_acme.agents.planning.planner import make_planner
 from jumpy_acme.agents.planning.planner import PlanResult
 from jumpy_acme.agents.planning.planner import shift_plan
 
-__all__ = ['PlanResult', 'PlannerConfig', 'discounted_score', 'make_planner',
-           'shift_plan']
+__all__ = ['PlanResult', 'PlannerConfig', 'SkillActor', 'discounted_score',
+           'make_planner', 'planning_actor', 'random_hl_actor', 'shift_plan']

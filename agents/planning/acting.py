@@ -1,0 +1,96 @@
+"""Actors that act with skills: Random-HL and Zero-shot via Planning.
+
+Both choose a skill z every `actions_per_latent` steps (Table 4: 1, 2, 10,
+100, 200) and, in between, the phase-1 action decoder p(a | s, z) acts
+with it. Random-HL draws z from the prior N(0, I); Zero-shot via Planning
+takes the first skill of the best plan of the CEM planner. The action is
+the decoder's mean, scaled back to the action spec and clipped to it.
+"""
+
+from typing import Callable, Optional
+
+import dm_env
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jumpy_acme import core
+from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.agents.skill_vae import networks as networks_lib
+
+
+def make_action_decoder(networks: networks_lib.SkillVAENetworks, params,
+                        normalization: losses.Normalization):
+  """Pure: (state [S] raw, z [Z]) -> action [A] in the spec's units."""
+  def act(state, z):
+    scaled = networks.decode_actions(params, normalization.standardise(state),
+                                     z)
+    return jnp.clip(scaled, -1.0, 1.0) * normalization.action_scale
+  return act
+
+
+class SkillActor(core.Actor):
+  """Holds a chosen skill for `actions_per_latent` steps (NOT pure: keeps
+  the current skill, the step count and the key between calls)."""
+
+  def __init__(self, choose_skill: Callable[[jax.Array, jax.Array],
+                                            jax.Array],
+               decode_action: Callable[[jax.Array, jax.Array], jax.Array],
+               actions_per_latent: int = 1, seed: int = 0,
+               adder=None):
+    if actions_per_latent < 1:
+      raise ValueError('actions_per_latent: expected >= 1, got '
+                       f'{actions_per_latent}.')
+    self._choose = jax.jit(choose_skill)
+    self._decode = jax.jit(decode_action)
+    self._every = actions_per_latent
+    self._key = jax.random.PRNGKey(seed)
+    self._adder = adder
+    self._steps = 0
+    self._z: Optional[jax.Array] = None
+    self.skills_chosen = 0
+
+  def select_action(self, observation) -> np.ndarray:
+    state = jnp.asarray(observation, jnp.float32)
+    if self._z is None or self._steps % self._every == 0:
+      self._key, key = jax.random.split(self._key)
+      self._z = self._choose(key, state)
+      self.skills_chosen += 1
+    self._steps += 1
+    return np.asarray(self._decode(state, self._z), np.float32)
+
+  def observe_first(self, timestep: dm_env.TimeStep):
+    self._steps, self._z = 0, None
+    if self._adder is not None:
+      self._adder.add_first(timestep)
+
+  def observe(self, action, next_timestep: dm_env.TimeStep):
+    if self._adder is not None:
+      self._adder.add(action, next_timestep)
+
+  def update(self, wait: bool = False):
+    del wait  # Fixed phase-1 parameters.
+
+
+def random_hl_actor(networks, params, normalization,
+                    actions_per_latent: int = 1, seed: int = 0):
+  """Random-HL: z ~ N(0, I)."""
+  latent = networks.config.latent_size
+  return SkillActor(lambda key, state: jax.random.normal(key, (latent,)),
+                    make_action_decoder(networks, params, normalization),
+                    actions_per_latent, seed)
+
+
+def planning_actor(networks, params, normalization, plan,
+                   actions_per_latent: int = 1, seed: int = 0):
+  """Zero-shot via Planning: z = the first skill of the best plan.
+
+  Args:
+    networks, params, normalization: the phase-1 model.
+    plan: planner.make_planner(...)'s plan(key, state) -> PlanResult.
+    actions_per_latent: steps a chosen skill is held.
+    seed: seeds the planner's keys.
+  """
+  return SkillActor(lambda key, state: plan(key, state).z,
+                    make_action_decoder(networks, params, normalization),
+                    actions_per_latent, seed)
