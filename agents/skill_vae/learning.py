@@ -285,3 +285,37 @@ class _CheckpointManager:
 
 def _as_tuple(value):
   return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def load_checkpoint(checkpoint_dir: str, step: Optional[int] = None):
+  """(config, params, normalization) of a saved phase-1 model, for actors.
+
+  Args:
+    checkpoint_dir: a learner's checkpoint directory.
+    step: which checkpoint (default: the latest).
+  """
+  import os  # pylint: disable=g-import-not-at-top
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  manager = ocp.CheckpointManager(
+      os.path.abspath(checkpoint_dir),
+      options=ocp.CheckpointManagerOptions(read_only=True, create=False))
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f'checkpoint: no checkpoint in {checkpoint_dir!r}.')
+  saved = manager.restore(step, args=ocp.args.Composite(
+      config=ocp.args.JsonRestore()))['config']
+  config = config_lib.SkillVAEConfig(**{
+      k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+  networks = networks_lib.make_networks(config)
+  params = networks.init(jax.random.PRNGKey(0))
+  template = TrainingState(params, optax.chain(
+      optax.clip_by_global_norm(config.max_grad_norm),
+      optax.adam(config.learning_rate)).init(params),
+      jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
+  normalization = losses.Normalization(*(jnp.zeros(config.state_size),) * 4,
+                                       jnp.zeros(config.action_size))
+  restored = manager.restore(step, args=ocp.args.Composite(
+      state=ocp.args.StandardRestore(template._asdict()),
+      normalization=ocp.args.StandardRestore(normalization._asdict())))
+  return (config, restored['state']['params'],
+          losses.Normalization(**restored['normalization']))

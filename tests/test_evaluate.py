@@ -1,0 +1,64 @@
+"""launchers/evaluate.py on a tiny saved model, both agents."""
+
+import json
+import subprocess
+import sys
+
+import jax
+import numpy as np
+
+from jumpy_acme.adders import reverb as reverb_adders
+from jumpy_acme.agents import skill_vae
+from jumpy_acme.agents.skill_vae import builder
+from jumpy_acme.agents.skill_vae import learning
+from jumpy_acme.agents.skill_vae import losses
+
+
+def _tiny_checkpoint(directory):
+  config = skill_vae.SkillVAEConfig(K=10, embed_sizes=(16, 16, 8),
+                                    encoder_sizes=(16,), latent_size=4,
+                                    decoder_sizes=(16, 16), batch_size=4,
+                                    sgd_steps_per_step=1)
+  rng = np.random.default_rng(0)
+  observations = rng.normal(size=(8, 11, 86)).astype(np.float32)
+  actions = rng.uniform(-0.05, 0.05, size=(8, 10, 5)).astype(np.float32)
+  from jumpy_acme import dataset_files
+  norm = losses.Normalization.from_statistics(
+      dataset_files.statistics(observations), builder.ACTION_SCALE)
+  batches = iter([reverb_adders.Snippet(observations[:4], actions[:4], ())])
+  learner = skill_vae.SkillVAELearner(
+      skill_vae.make_networks(config), batches, norm,
+      random_key=jax.random.PRNGKey(0), checkpoint_dir=directory)
+  learner.step()
+  learner.checkpoint()
+  return learner
+
+
+def test_load_checkpoint_and_evaluate_both_agents(tmp_path):
+  learner = _tiny_checkpoint(str(tmp_path / 'model'))
+  config, params, norm = learning.load_checkpoint(str(tmp_path / 'model'))
+  assert config.latent_size == 4 and config.embed_sizes == (16, 16, 8)
+  for a, b in zip(jax.tree_util.tree_leaves(params),
+                  jax.tree_util.tree_leaves(learner.state.params)):
+    np.testing.assert_array_equal(a, b)
+  np.testing.assert_allclose(norm.action_scale, builder.ACTION_SCALE)
+  for agent in ('planning', 'random_hl'):
+    out = tmp_path / agent
+    result = subprocess.run(
+        [sys.executable, '-m', 'jumpy_acme.launchers.evaluate',
+         f'--agent={agent}', f'--checkpoint={tmp_path / "model"}',
+         '--tasks=reach_red,lift_green', '--episodes=2', '--max_steps=5',
+         '--num_samples=8', '--horizon=2', '--num_workers=1',
+         f'--output={out}'], capture_output=True, text=True, timeout=600,
+        check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out / 'results.json') as f:
+      results = json.load(f)
+    assert [r['task'] for r in results['results']] == ['reach_red',
+                                                       'lift_green']
+    for task, returns in results['returns'].items():
+      assert len(returns) == 2
+      assert all(0.0 <= r <= 5.0 for r in returns), (task, returns)
+    assert results['config']['planner']['num_samples'] == 8
+    assert (out / 'results.md').read_text().startswith('| task |')
+    assert (out / 'results.csv').read_text().startswith('task,mean,std')
