@@ -51,3 +51,33 @@ def sampling_worker(context, table: str, batches: int, batch_size: int):
     samples = list(client.sample(table, num_samples=batch_size,
                                  emit_timesteps=False))
     context.counter.increment(learner_samples=len(samples))
+
+
+def publishing_learner(context, versions: int):
+  """Publishes {'policy': w} with w = version, versions 1..n."""
+  from jumpy_acme import variables  # pylint: disable=g-import-not-at-top
+  client = replay.connect(context.reverb_address)
+  publisher = variables.VariablePublisher(client)
+  for version in range(1, versions + 1):
+    if context.stop.is_set():
+      return
+    publisher.publish({'policy': {'w': np.full((3,), version, np.float32)}},
+                      version=version)
+    context.counter.increment(learner_steps=1)
+    time.sleep(0.2)
+
+
+def fetching_actor(context, want_version: int):
+  """Fetches until it sees `want_version`, checking the values match it."""
+  from jumpy_acme import variables  # pylint: disable=g-import-not-at-top
+  client = replay.connect(context.reverb_address)
+  source = variables.VariableClient(
+      client, {'policy': {'w': np.zeros((3,), np.float32)}}, timeout_s=30)
+  while not context.stop.is_set():
+    source.update_and_wait()
+    params = source.params
+    assert np.all(params['w'] == source.version), (params, source.version)
+    if source.version >= want_version:
+      context.counter.increment(actor_steps=1)
+      return
+    time.sleep(0.05)

@@ -102,3 +102,18 @@ def test_onthefly_buffer_keeps_actors_and_learner_in_step():
   # samples); actors could otherwise have inserted far more meanwhile.
   assert abs(samples - samples_per_insert * (inserts - min_size)) <= (
       buffer + 2 * 8 + samples_per_insert), (inserts, samples)
+
+
+def test_parameters_reach_actor_processes_through_the_variable_store():
+  from jumpy_acme import variables
+  launcher = launcher_lib.LocalLauncher(
+      tables=[variables.make_variable_table()],
+      counter_keys=('actor_steps', 'learner_steps'))
+  launcher.add_workers('learner', launcher_workers.publishing_learner,
+                       restart=False, versions=5)
+  launcher.add_workers('actor', launcher_workers.fetching_actor, num=2,
+                       restart=False, want_version=5)
+  counts = launcher.run(stop_when=lambda c: c['actor_steps'] >= 2,
+                        poll_s=0.1)
+  assert counts['learner_steps'] == 5
+  assert counts['actor_steps'] == 2  # Both actors saw version 5's values.
