@@ -224,13 +224,20 @@ def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
   dataset = dataset_files.load(str(tmp_path / 'ok'))
   assert dataset.manifest['metadata']['num_actors'] == 1
   # Ctrl-C while collecting: clean exit, no manifest, refused later.
-  process = subprocess.Popen(
-      command[:4] + ['--num_episodes=50', '--segment_length=200', f'--K={K}',
-                     '--triplet=triplet1', f'--output={tmp_path / "cut"}'],
-      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-      # A suite started in the background inherits SIGINT as ignored, and
-      # Python keeps it ignored; a terminal's Ctrl-C is what we simulate.
-      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+  # A suite started in the background inherits SIGINT as ignored, and
+  # Python keeps it ignored; the child reinstates Ctrl-C's handler first
+  # (no preexec_fn: forking a process that runs JAX threads is unsafe).
+  arguments = command[3:4] + ['--num_episodes=50', '--segment_length=200',
+                              f'--K={K}', '--triplet=triplet1',
+                              f'--output={tmp_path / "cut"}']
+  bootstrap = ('import runpy, signal, sys; '
+               'signal.signal(signal.SIGINT, signal.default_int_handler); '
+               f'sys.argv = ["collect"] + {arguments!r}; '
+               'runpy.run_module("jumpy_acme.launchers.collect", '
+               'run_name="__main__")')
+  process = subprocess.Popen([sys.executable, '-c', bootstrap],
+                             stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
   deadline = time.time() + 120
   for line in process.stdout:
     if 'steps/s' in line and not line.startswith('[collect] 0/'):
