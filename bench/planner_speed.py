@@ -25,15 +25,7 @@ import numpy as np
 from jumpy_acme.agents import planning
 from jumpy_acme.agents import skill_vae
 from jumpy_acme.environments.rgb_stacking import rewards
-
-
-def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-  a = jnp.ones((n, n), jnp.float32)
-  f = jax.jit(lambda x, y: x @ y)
-  f(a, a).block_until_ready()
-  best = min(_timed(lambda: f(a, a).block_until_ready())
-             for _ in range(repeats))
-  return 2 * n ** 3 / best
+from jumpy_acme.utils import profiling
 
 
 def _timed(fn) -> float:
@@ -82,7 +74,7 @@ def main():
   parser.add_argument('--decisions', type=int, default=30)
   parser.add_argument('--batch', type=int, default=50)
   args = parser.parse_args()
-  peak = matmul_peak()
+  peak = profiling.matmul_peak_flops()
   config, plan = make_plan(10, args.samples, args.horizon)
   times = latencies(plan, args.decisions)
   median, p99 = np.median(times), np.percentile(times, 99)

@@ -21,18 +21,7 @@ import numpy as np
 from jumpy_acme.agents import skill_vae
 from jumpy_acme.agents.skill_vae import learning
 from jumpy_acme.agents.skill_vae import losses
-
-
-def matmul_peak(n: int = 2048, repeats: int = 10) -> float:
-  a = jnp.ones((n, n), jnp.float32)
-  f = jax.jit(lambda x, y: x @ y)
-  f(a, a).block_until_ready()
-  best = float('inf')
-  for _ in range(repeats):
-    start = time.perf_counter()
-    f(a, a).block_until_ready()
-    best = min(best, time.perf_counter() - start)
-  return 2 * n ** 3 / best
+from jumpy_acme.utils import profiling
 
 
 def flops_per_sgd_step(config: skill_vae.SkillVAEConfig) -> float:
@@ -62,7 +51,7 @@ def main():
   args = parser.parse_args()
   config = skill_vae.SkillVAEConfig(K=args.K, batch_size=args.batch_size,
                                     sgd_steps_per_step=args.sgd_steps_per_step)
-  peak = matmul_peak()
+  peak = profiling.matmul_peak_flops()
   networks = skill_vae.make_networks(config)
   rng = np.random.default_rng(0)
   n = config.batch_size * config.sgd_steps_per_step
@@ -72,8 +61,7 @@ def main():
                         jnp.float32)
   normalization = losses.Normalization(
       jnp.zeros(86), jnp.ones(86), -jnp.ones(86), jnp.ones(86), jnp.ones(5))
-  import optax  # pylint: disable=g-import-not-at-top
-  optimizer = optax.chain(optax.clip_by_global_norm(10.0), optax.adam(3e-4))
+  optimizer = learning.make_optimizer(config)
   params = networks.init(jax.random.PRNGKey(0))
   state = learning.TrainingState(params, optimizer.init(params),
                                  jnp.zeros((), jnp.int32),

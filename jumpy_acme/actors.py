@@ -11,7 +11,27 @@ from jumpy_acme import types
 from jumpy_acme.adders import base as adders_base
 
 
-class RandomActor(core.Actor):
+class AdderActor(core.Actor):
+  """Base for actors that pass every timestep to an optional adder.
+
+  Subclasses set `self._adder` and implement `select_action`.
+  """
+
+  _adder: Optional[adders_base.Adder] = None
+
+  def observe_first(self, timestep: dm_env.TimeStep):
+    if self._adder is not None:
+      self._adder.add_first(timestep)
+
+  def observe(self, action, next_timestep: dm_env.TimeStep):
+    if self._adder is not None:
+      self._adder.add(action, next_timestep)
+
+  def update(self, wait: bool = False):
+    del wait  # Nothing to fetch.
+
+
+class RandomActor(AdderActor):
   """Acts uniformly at random within the (bounded) action spec.
 
   Passes every timestep to its adder, so it can fill replay tables.
@@ -33,14 +53,3 @@ class RandomActor(core.Actor):
     del observation
     return self._rng.uniform(self._minimum, self._maximum).astype(
         self._spec.dtype)
-
-  def observe_first(self, timestep: dm_env.TimeStep):
-    if self._adder is not None:
-      self._adder.add_first(timestep)
-
-  def observe(self, action, next_timestep: dm_env.TimeStep):
-    if self._adder is not None:
-      self._adder.add(action, next_timestep)
-
-  def update(self, wait: bool = False):
-    del wait

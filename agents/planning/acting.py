@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jumpy_acme import core
+from jumpy_acme import actors
 from jumpy_acme.agents.skill_vae import losses
 from jumpy_acme.agents.skill_vae import networks as networks_lib
 
@@ -29,7 +29,7 @@ def make_action_decoder(networks: networks_lib.SkillVAENetworks, params,
   return act
 
 
-class SkillActor(core.Actor):
+class SkillActor(actors.AdderActor):
   """Holds a chosen skill for `actions_per_latent` steps (NOT pure: keeps
   the current skill, the step count and the key between calls)."""
 
@@ -61,15 +61,7 @@ class SkillActor(core.Actor):
 
   def observe_first(self, timestep: dm_env.TimeStep):
     self._steps, self._z = 0, None
-    if self._adder is not None:
-      self._adder.add_first(timestep)
-
-  def observe(self, action, next_timestep: dm_env.TimeStep):
-    if self._adder is not None:
-      self._adder.add(action, next_timestep)
-
-  def update(self, wait: bool = False):
-    del wait  # Fixed phase-1 parameters.
+    super().observe_first(timestep)
 
 
 def random_hl_actor(networks, params, normalization,

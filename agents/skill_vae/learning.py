@@ -120,6 +120,13 @@ def make_update(networks: networks_lib.SkillVAENetworks,
   return update
 
 
+def make_optimizer(config: config_lib.SkillVAEConfig
+                   ) -> optax.GradientTransformation:
+  """Adam with gradient-norm clipping, as the learner uses it."""
+  return optax.chain(optax.clip_by_global_norm(config.max_grad_norm),
+                     optax.adam(config.learning_rate))
+
+
 class SkillVAELearner(core.Learner):
   """Learns the skill space, low-level policy and jumpy model (phase 1)."""
 
@@ -151,9 +158,7 @@ class SkillVAELearner(core.Learner):
     self._normalization = normalization
     self._logger = logger or loggers.NoOpLogger()
     self._counter = counter or counting.Counter()
-    self._optimizer = optax.chain(
-        optax.clip_by_global_norm(config.max_grad_norm),
-        optax.adam(config.learning_rate))
+    self._optimizer = make_optimizer(config)
     key = (jax.random.PRNGKey(config.seed) if random_key is None
            else random_key)
     init_key, key = jax.random.split(key)
@@ -308,10 +313,8 @@ def load_checkpoint(checkpoint_dir: str, step: Optional[int] = None):
       k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
   networks = networks_lib.make_networks(config)
   params = networks.init(jax.random.PRNGKey(0))
-  template = TrainingState(params, optax.chain(
-      optax.clip_by_global_norm(config.max_grad_norm),
-      optax.adam(config.learning_rate)).init(params),
-      jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
+  template = TrainingState(params, make_optimizer(config).init(params),
+                          jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
   normalization = losses.Normalization(*(jnp.zeros(config.state_size),) * 4,
                                        jnp.zeros(config.action_size))
   restored = manager.restore(step, args=ocp.args.Composite(
