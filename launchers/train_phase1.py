@@ -31,6 +31,7 @@ from jumpy_acme import dataset_files
 from jumpy_acme.agents import skill_vae
 from jumpy_acme.agents.skill_vae import builder
 from jumpy_acme.agents.skill_vae import diagnostics
+from jumpy_acme.agents.skill_vae import learning
 from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
 
@@ -57,7 +58,9 @@ _SEED = flags.DEFINE_integer('seed', 0, 'Random seed.')
 _HELDOUT = flags.DEFINE_float('heldout_fraction', 0.1,
                               'Share of episodes kept for diagnostics.')
 _BASELINE = flags.DEFINE_string(
-    'baseline_checkpoint_dir', None, 'A K=1 model to compare rollouts with.')
+    'baseline_checkpoint_dir', None,
+    'A model (usually K=1) to compare rollouts with; its K must divide the '
+    'spans 10, 20, 30, 50.')
 _BUFFER_SIZE = flags.DEFINE_integer('buffer_size', 20_000,
                                     'On-the-fly buffer size (snippets).')
 _SAMPLES_PER_INSERT = flags.DEFINE_float(
@@ -83,14 +86,6 @@ def _split(dataset, fraction, seed):
                        replace=False)
   is_heldout = np.isin(dataset.extras['episode'][:, 0], heldout)
   return (dataset.select(np.flatnonzero(~is_heldout)), sorted(heldout))
-
-
-def _restore_model(checkpoint_dir, k, train):
-  """A learner restored from a checkpoint (for diagnostics)."""
-  config = dataclasses.replace(_config(), K=k)
-  data = train.with_K(k) if k < train.K else train
-  return builder.make_learner_from_dataset(config, data,
-                                           checkpoint_dir=checkpoint_dir)
 
 
 def _train_from_dataset(config, log_dir):
@@ -129,10 +124,11 @@ def _train_from_dataset(config, log_dir):
                                      learner.normalization, trajs, spans)
   baseline = None
   if _BASELINE.value:
-    reference = _restore_model(_BASELINE.value, 1, train)
+    base_config, base_params, base_norm = learning.load_checkpoint(
+        _BASELINE.value)
     baseline = diagnostics.rollout_errors(
-        skill_vae.make_networks(dataclasses.replace(config, K=1)),
-        reference.state.params, reference.normalization, trajs, spans)
+        skill_vae.make_networks(base_config), base_params, base_norm, trajs,
+        spans)
   actions = diagnostics.action_errors(networks, learner.state.params,
                                       learner.normalization, trajs)
   text = diagnostics.table(jumpy, baseline)
