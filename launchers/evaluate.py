@@ -3,12 +3,25 @@ r"""Evaluate skill agents on the evaluation tasks (paper, Tables 3-5).
   python -m jumpy_acme.launchers.evaluate --agent=planning \
       --checkpoint=runs/phase1_k10 --tasks=reach_red,lift_red --episodes=50
 
+  python -m jumpy_acme.launchers.evaluate --preset=table3 \
+      --checkpoint=runs/phase1_k10 --baseline_checkpoint=runs/phase1_k1
+
 Agents: random_hl (z ~ N(0, I)) and planning (Zero-shot via Planning, the
-CEM planner with the jumpy model and the task's JAX reward). Each episode
-runs --max_steps steps from a seeded random initial state; episodes run in
---num_workers processes. Output: the mean +- std of the undiscounted
-return per task as Markdown, CSV and JSON (with the configuration and the
-package versions) in --output.
+CEM planner with the jumpy model and the task's JAX reward). Without a
+preset one agent runs with the flags' settings; a preset runs the settings
+of one of the paper's tables, one column each:
+  table3: Random-HL, jumpy planning (--checkpoint) and K = 1 planning
+          (--baseline_checkpoint, at --baseline_horizon jumps);
+  table4: jumpy planning, H in {1, 2, 3, 5} x actions per latent in
+          {1, 2, 10, 100, 200};
+  table5: K = 1 planning (--baseline_checkpoint), H in {1, 2, 3, 5, 10, 30,
+          50}.
+Each episode runs --max_steps steps from a seeded random initial state
+(episode e of every setting starts from the same state); episodes run in
+--num_workers processes, each compiling a setting's agent once. Output:
+the mean +- std of the undiscounted return per task and setting as
+Markdown, CSV and JSON (with the configuration and the package versions)
+in --output.
 """
 
 import csv
@@ -18,6 +31,7 @@ import json
 import multiprocessing
 import os
 import time
+from typing import Dict, List, Optional
 
 from absl import app
 from absl import flags
@@ -27,9 +41,16 @@ import numpy as np
 from jumpy_acme.environments.rgb_stacking import rewards
 
 _AGENT = flags.DEFINE_enum('agent', 'planning', ['planning', 'random_hl'],
-                           'Which agent to evaluate.')
+                           'Which agent to evaluate (without --preset).')
+_PRESET = flags.DEFINE_enum('preset', None, ['table3', 'table4', 'table5'],
+                            'Run the settings of one of the paper\'s tables.')
 _CHECKPOINT = flags.DEFINE_string('checkpoint', None,
-                                  'Phase-1 checkpoint directory.')
+                                  'Phase-1 checkpoint directory (K = 10).')
+_BASELINE_CHECKPOINT = flags.DEFINE_string(
+    'baseline_checkpoint', None,
+    'K = 1 phase-1 checkpoint directory (presets table3 and table5).')
+_BASELINE_HORIZON = flags.DEFINE_integer(
+    'baseline_horizon', 3, 'Table 3: jumps of the K = 1 planner.')
 _TASKS = flags.DEFINE_list('tasks', list(rewards.EVALUATION_TASKS),
                            'Tasks to evaluate (default: the nine).')
 _EPISODES = flags.DEFINE_integer('episodes', 50, 'Episodes per task.')
@@ -40,35 +61,96 @@ _NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1000, 'Planner: N.')
 _HORIZON = flags.DEFINE_integer('horizon', 3, 'Planner: H jumps.')
 _ITERATIONS = flags.DEFINE_integer('iterations', 1, 'Planner: CEM I.')
 _GAMMA_K = flags.DEFINE_float('gamma_k', 1.0, 'Planner: discount per jump.')
+_NOISE_BETA = flags.DEFINE_float(
+    'noise_beta', 0.0, 'Planner: coloured-noise exponent (0: white).')
 _NUM_WORKERS = flags.DEFINE_integer('num_workers', 2,
                                     'Processes running episodes.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seeds episodes and agents.')
 _OUTPUT = flags.DEFINE_string('output', 'results/evaluation',
                               'Directory for results.md, .csv, .json.')
 
+TABLE4_HORIZONS = (1, 2, 3, 5)
+TABLE4_ACTIONS_PER_LATENT = (1, 2, 10, 100, 200)
+TABLE5_HORIZONS = (1, 2, 3, 5, 10, 30, 50)
 
-def _episode(job):
-  """One episode in a worker process (NOT jittable: a process body)."""
-  (task, episode, agent, checkpoint, max_steps, actions_per_latent,
-   planner, seed) = job
-  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  """One column of a table: an agent, its model and its planner."""
+  label: str
+  agent: str                    # 'planning' | 'random_hl'.
+  checkpoint: str
+  actions_per_latent: int
+  planner: tuple                # Sorted (name, value) of a PlannerConfig.
+
+  def planner_config(self):
+    from jumpy_acme.agents import planning  # pylint: disable=g-import-not-at-top
+    return planning.PlannerConfig(**dict(self.planner))
+
+
+def make_settings(preset: Optional[str], agent: str, checkpoint: str,
+                  baseline_checkpoint: Optional[str], planner: Dict,
+                  actions_per_latent: int,
+                  baseline_horizon: int = 3) -> List[Setting]:
+  """The settings a preset (or, with None, the single agent) evaluates."""
+  def setting(label, agent, checkpoint, apl=actions_per_latent, **changes):
+    return Setting(label, agent, checkpoint, apl,
+                   tuple(sorted({**planner, **changes}.items())))
+  if preset in ('table3', 'table5') and not baseline_checkpoint:
+    raise app.UsageError(f'--preset={preset} needs --baseline_checkpoint '
+                         '(a K = 1 phase-1 checkpoint).')
+  if preset is None:
+    label = 'Random-HL' if agent == 'random_hl' else 'Planning'
+    return [setting(label, agent, checkpoint)]
+  if preset == 'table3':
+    return [setting('Random-HL', 'random_hl', checkpoint),
+            setting('Planning (jumpy)', 'planning', checkpoint),
+            setting('Planning (K=1)', 'planning', baseline_checkpoint,
+                    horizon=baseline_horizon)]
+  if preset == 'table4':
+    return [setting(f'H={h}, apl={a}', 'planning', checkpoint, a, horizon=h)
+            for h in TABLE4_HORIZONS for a in TABLE4_ACTIONS_PER_LATENT]
+  if preset == 'table5':
+    return [setting(f'K=1, H={h}', 'planning', baseline_checkpoint, 1,
+                    horizon=h) for h in TABLE5_HORIZONS]
+  raise ValueError(f'preset: expected table3, table4 or table5, got '
+                   f'{preset!r}.')
+
+
+_ACTORS = {}  # Per worker process: (setting, task) -> a compiled actor.
+
+
+def _actor(setting: Setting, task: str):
+  """The setting's actor for `task`, built and compiled once per process."""
+  if (setting, task) in _ACTORS:
+    return _ACTORS[setting, task]
   from jumpy_acme.agents import planning  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.skill_vae import losses  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.skill_vae import networks as networks_lib  # pylint: disable=g-import-not-at-top
-  config, params, norm = learning.load_checkpoint(checkpoint)
+  config, params, norm = learning.load_checkpoint(setting.checkpoint)
   networks = networks_lib.make_networks(config)
-  episode_seed = seed * 100_000 + episode
-  if agent == 'random_hl':
+  if setting.agent == 'random_hl':
     actor = planning.random_hl_actor(networks, params, norm,
-                                     actions_per_latent, episode_seed)
+                                     setting.actions_per_latent)
   else:
     plan = planning.make_planner(
         lambda s, z: losses.predict_next_state(networks, params, norm, s, z),
         rewards.jax_reward(task), config.latent_size,
-        planning.PlannerConfig(**planner))
+        setting.planner_config(), state_size=config.state_size)
     actor = planning.planning_actor(networks, params, norm, plan,
-                                    actions_per_latent, episode_seed)
+                                    setting.actions_per_latent)
+  _ACTORS[setting, task] = actor
+  return actor
+
+
+def _episode(job):
+  """One episode in a worker process (NOT jittable: a process body)."""
+  index, setting, task, episode, max_steps, seed = job
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  actor = _actor(setting, task)
+  episode_seed = seed * 100_000 + episode
+  actor.reseed(episode_seed)
   env = environments.make(task, seed=episode_seed, episode_length=max_steps)
   timestep = env.reset()
   actor.observe_first(timestep)
@@ -78,7 +160,8 @@ def _episode(job):
     timestep = env.step(action)
     actor.observe(action, timestep)
     total += float(timestep.reward)
-  return task, episode, total
+  env.close()
+  return index, task, episode, total
 
 
 def _versions():
@@ -91,40 +174,56 @@ def _versions():
   return out
 
 
+def _table(settings: List[Setting], tasks: List[str], rows) -> str:
+  cell = {(r['setting'], r['task']): r for r in rows}
+  lines = ['| task | ' + ' | '.join(s.label for s in settings) + ' |',
+           '|---|' + '---|' * len(settings)]
+  for task in tasks:
+    lines.append(f'| {task} | ' + ' | '.join(
+        f'{cell[s.label, task]["mean"]:.2f} +- {cell[s.label, task]["std"]:.2f}'
+        for s in settings) + ' |')
+  return '\n'.join(lines)
+
+
 def main(argv):
   del argv
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)
-  if not _CHECKPOINT.value:
+  if not _CHECKPOINT.value and _PRESET.value != 'table5':
     raise app.UsageError('--checkpoint: a phase-1 checkpoint directory.')
   for task in _TASKS.value:
     rewards.get_task(task)  # Names the valid tasks if one is unknown.
   from jumpy_acme.agents import planning  # pylint: disable=g-import-not-at-top
   planner = dataclasses.asdict(planning.PlannerConfig(
       num_samples=_NUM_SAMPLES.value, horizon=_HORIZON.value,
-      iterations=_ITERATIONS.value, gamma_k=_GAMMA_K.value))
-  jobs = [(task, e, _AGENT.value, _CHECKPOINT.value, _MAX_STEPS.value,
-           _ACTIONS_PER_LATENT.value, planner, _SEED.value)
-          for task in _TASKS.value for e in range(_EPISODES.value)]
-  returns = {task: [] for task in _TASKS.value}
+      iterations=_ITERATIONS.value, gamma_k=_GAMMA_K.value,
+      noise_beta=_NOISE_BETA.value))
+  settings = make_settings(_PRESET.value, _AGENT.value, _CHECKPOINT.value,
+                           _BASELINE_CHECKPOINT.value, planner,
+                           _ACTIONS_PER_LATENT.value, _BASELINE_HORIZON.value)
+  for s in settings:
+    s.planner_config()  # Rejects bad planner values before any work.
+  jobs = [(i, s, task, e, _MAX_STEPS.value, _SEED.value)
+          for i, s in enumerate(settings) for task in _TASKS.value
+          for e in range(_EPISODES.value)]
+  returns = {s.label: {task: [] for task in _TASKS.value} for s in settings}
   start = time.time()
   with multiprocessing.get_context('spawn').Pool(_NUM_WORKERS.value) as pool:
-    for n, (task, _, total) in enumerate(pool.imap_unordered(_episode, jobs),
-                                         1):
-      returns[task].append(total)
+    for n, (i, task, _, total) in enumerate(
+        pool.imap_unordered(_episode, jobs), 1):
+      label = settings[i].label
+      returns[label][task].append(total)
       elapsed = time.time() - start
-      print(f'[evaluate] {n}/{len(jobs)} episodes | {task}: {total:.1f} | '
-            f'elapsed {elapsed:.0f} s | ETA '
+      print(f'[evaluate] {n}/{len(jobs)} episodes | {label} | {task}: '
+            f'{total:.1f} | elapsed {elapsed:.0f} s | ETA '
             f'{elapsed / n * (len(jobs) - n):.0f} s', flush=True)
   os.makedirs(_OUTPUT.value, exist_ok=True)
-  rows = [{'task': t, 'mean': float(np.mean(r)), 'std': float(np.std(r)),
-           'episodes': len(r)} for t, r in returns.items()]
-  table = [f'| task | {_AGENT.value} (mean +- std) | episodes |',
-           '|---|---|---|'] + [
-               f'| {r["task"]} | {r["mean"]:.2f} +- {r["std"]:.2f} | '
-               f'{r["episodes"]} |' for r in rows]
+  rows = [{'setting': s.label, 'task': t, 'mean': float(np.mean(r)),
+           'std': float(np.std(r)), 'episodes': len(r)}
+          for s in settings for t, r in returns[s.label].items()]
+  table = _table(settings, _TASKS.value, rows)
   with open(os.path.join(_OUTPUT.value, 'results.md'), 'w') as f:
-    f.write('\n'.join(table) + '\n')
+    f.write(table + '\n')
   with open(os.path.join(_OUTPUT.value, 'results.csv'), 'w',
             newline='') as f:
     writer = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -132,14 +231,14 @@ def main(argv):
     writer.writerows(rows)
   with open(os.path.join(_OUTPUT.value, 'results.json'), 'w') as f:
     json.dump({'results': rows, 'returns': returns,
-               'config': {'agent': _AGENT.value,
-                          'checkpoint': _CHECKPOINT.value,
-                          'max_steps': _MAX_STEPS.value,
-                          'actions_per_latent': _ACTIONS_PER_LATENT.value,
-                          'planner': planner, 'seed': _SEED.value},
+               'settings': [{**dataclasses.asdict(s),
+                             'planner': dict(s.planner)} for s in settings],
+               'config': {'preset': _PRESET.value, 'tasks': _TASKS.value,
+                          'episodes': _EPISODES.value,
+                          'max_steps': _MAX_STEPS.value, 'seed': _SEED.value},
                'versions': _versions(),
                'seconds': time.time() - start}, f, indent=1)
-  print('\n'.join(table))
+  print(table)
 
 
 if __name__ == '__main__':

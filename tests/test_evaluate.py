@@ -4,14 +4,17 @@ import json
 import subprocess
 import sys
 
+from absl import app
 import jax
 import numpy as np
+import pytest
 
 from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents import skill_vae
 from jumpy_acme.agents.skill_vae import builder
 from jumpy_acme.agents.skill_vae import learning
 from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.launchers import evaluate
 
 
 def _tiny_checkpoint(directory):
@@ -56,9 +59,52 @@ def test_load_checkpoint_and_evaluate_both_agents(tmp_path):
       results = json.load(f)
     assert [r['task'] for r in results['results']] == ['reach_red',
                                                        'lift_green']
-    for task, returns in results['returns'].items():
+    label = 'Planning' if agent == 'planning' else 'Random-HL'
+    for task, returns in results['returns'][label].items():
       assert len(returns) == 2
       assert all(0.0 <= r <= 5.0 for r in returns), (task, returns)
-    assert results['config']['planner']['num_samples'] == 8
-    assert (out / 'results.md').read_text().startswith('| task |')
-    assert (out / 'results.csv').read_text().startswith('task,mean,std')
+    assert results['settings'][0]['planner']['num_samples'] == 8
+    assert (out / 'results.md').read_text().startswith(
+        f'| task | {label} |')
+    assert (out / 'results.csv').read_text().startswith(
+        'setting,task,mean,std')
+
+
+def test_table3_preset_runs_three_settings_on_the_same_episodes(tmp_path):
+  _tiny_checkpoint(str(tmp_path / 'model'))
+  out = tmp_path / 'table3'
+  result = subprocess.run(
+      [sys.executable, '-m', 'jumpy_acme.launchers.evaluate',
+       '--preset=table3', f'--checkpoint={tmp_path / "model"}',
+       f'--baseline_checkpoint={tmp_path / "model"}', '--baseline_horizon=1',
+       '--tasks=reach_red', '--episodes=2', '--max_steps=3',
+       '--num_samples=8', '--horizon=2', '--num_workers=2',
+       f'--output={out}'], capture_output=True, text=True, timeout=600,
+      check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(out / 'results.json') as f:
+    results = json.load(f)
+  labels = ['Random-HL', 'Planning (jumpy)', 'Planning (K=1)']
+  assert [s['label'] for s in results['settings']] == labels
+  assert [s['planner']['horizon'] for s in results['settings']] == [2, 2, 1]
+  assert (out / 'results.md').read_text().splitlines()[0] == (
+      '| task | ' + ' | '.join(labels) + ' |')
+  for label in labels:
+    assert len(results['returns'][label]['reach_red']) == 2
+
+
+def test_presets_follow_the_papers_tables():
+  planner = {'num_samples': 1000, 'horizon': 3}
+  table4 = evaluate.make_settings('table4', 'planning', 'k10', None, planner,
+                                  1)
+  assert len(table4) == 4 * 5
+  assert {(dict(s.planner)['horizon'], s.actions_per_latent)
+          for s in table4} == {(h, a) for h in (1, 2, 3, 5)
+                               for a in (1, 2, 10, 100, 200)}
+  table5 = evaluate.make_settings('table5', 'planning', None, 'k1', planner,
+                                  1)
+  assert [dict(s.planner)['horizon'] for s in table5] == [1, 2, 3, 5, 10, 30,
+                                                         50]
+  assert {s.checkpoint for s in table5} == {'k1'}
+  with pytest.raises(app.UsageError, match='--baseline_checkpoint'):
+    evaluate.make_settings('table3', 'planning', 'k10', None, planner, 1)

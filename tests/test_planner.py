@@ -114,11 +114,59 @@ def test_second_call_does_not_recompile():
   assert plan._cache_size() == 1  # pylint: disable=protected-access
 
 
-def test_bad_config():
+def test_one_iteration_with_the_prior_is_random_shooting():
+  # The plans are the prior's N(0, I) draws for the iteration's key, and
+  # the chosen skill is the first of the best of them, scored here by hand.
+  key = jax.random.PRNGKey(3)
+  result = jax.jit(_planner(num_samples=50))(key, jnp.zeros(2))
+  draws = np.asarray(jax.random.normal(jax.random.split(key, 1)[0],
+                                       (50, 3, 2)))
+  np.testing.assert_allclose(result.plans, draws, atol=1e-6)
+  scores = []
+  for plan in draws:
+    s, total = np.zeros(2), float(reward(jnp.zeros(2)))
+    for z in plan:
+      s = s + 0.1 * z
+      total += float(reward(jnp.asarray(s)))
+    scores.append(total)
+  np.testing.assert_allclose(result.scores, scores, rtol=1e-5)
+  np.testing.assert_allclose(result.z, draws[int(np.argmax(scores)), 0])
+
+
+def test_coloured_noise_has_unit_variance_and_correlates_over_jumps():
+  key = jax.random.PRNGKey(0)
+  white = np.asarray(planning.coloured_noise(key, (4000, 16, 4), 0.0))
+  pink = np.asarray(planning.coloured_noise(key, (4000, 16, 4), 1.0))
+  red = np.asarray(planning.coloured_noise(key, (4000, 16, 4), 2.0))
+  lag1 = lambda x: float(np.mean(x[:, 1:] * x[:, :-1]))
+  for noise in (white, pink, red):
+    np.testing.assert_allclose(noise.var(axis=(0, 2)), 1.0, atol=0.08)
+  assert abs(lag1(white)) < 0.03
+  assert 0.2 < lag1(pink) < lag1(red)
+  # The planner samples it when asked, and stays correct on the toy model.
+  result = jax.jit(_planner(horizon=8, noise_beta=2.0))(key, jnp.zeros(2))
+  assert np.mean(result.plans[:, 1:] * result.plans[:, :-1]) > 0.3
+  assert _cosine(result.z, TARGET) > 0.8
+
+
+def test_bad_config_and_input():
   with pytest.raises(ValueError, match='num_samples: expected an integer'):
     planning.PlannerConfig(num_samples=0)
   with pytest.raises(ValueError, match='elite_fraction'):
     planning.PlannerConfig(elite_fraction=0.0)
+  with pytest.raises(ValueError, match=r'elites: expected an integer in '
+                     r'\[1, num_samples = 10\], got 11'):
+    planning.PlannerConfig(num_samples=10, elites=11)
+  assert planning.PlannerConfig(num_samples=10, elites=4).num_elites == 4
+  with pytest.raises(ValueError, match='noise_beta'):
+    planning.PlannerConfig(noise_beta=-1.0)
+  plan = planning.make_planner(model, reward, 2, planning.PlannerConfig(
+      num_samples=8), state_size=2)
+  with pytest.raises(ValueError, match=r'state: expected shape \(2,\), '
+                     r'got \(3,\)'):
+    jax.jit(plan)(jax.random.PRNGKey(0), jnp.zeros(3))
+  with pytest.raises(ValueError, match='init_mean: expected shape'):
+    plan(jax.random.PRNGKey(0), jnp.zeros(2), jnp.zeros((2, 2)))
 
 
 @pytest.mark.parametrize('k', [10, 1])

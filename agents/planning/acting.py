@@ -59,6 +59,10 @@ class SkillActor(actors.AdderActor):
     self._steps += 1
     return np.asarray(self._decode(state, self._z), np.float32)
 
+  def reseed(self, seed: int):
+    """Restarts the key sequence (reuse one compiled actor per episode)."""
+    self._key = jax.random.PRNGKey(seed)
+
   def observe_first(self, timestep: dm_env.TimeStep):
     self._steps, self._z = 0, None
     super().observe_first(timestep)

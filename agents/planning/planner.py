@@ -8,6 +8,8 @@ iterations the proposal becomes a per-jump diagonal Gaussian fitted to the
 top eta * N plans (or, with mppi, to all plans weighted by softmax(score /
 temperature)). The result is the first skill of the best plan of the last
 iteration. With one iteration this is random shooting, as in the paper.
+With noise_beta > 0 the standard-normal noise is coloured along the jumps
+(power spectrum ~ 1/f^beta), so consecutive skills of a plan correlate.
 
 The proposal is the prior N(0, I), or a learned pi(z | s) given as a pure
 function s -> (mean, std) (RL-HL + planning). One jitted function; vmap it
@@ -41,10 +43,56 @@ def discounted_score(rewards: jax.Array, gamma_k: float) -> jax.Array:
   return jnp.sum(rewards * gamma_k ** jnp.arange(rewards.shape[0]))
 
 
+def coloured_noise(key: jax.Array, shape: Tuple[int, int, int],
+                   beta: float) -> jax.Array:
+  """Unit-variance Gaussian noise [N, H, Z], coloured along axis 1.
+
+  Each of the N * Z sequences of length H has power spectral density
+  ~ 1/f^beta: random Fourier coefficients scaled by f^(-beta / 2) (the
+  lowest frequency standing in for f = 0) and transformed back, divided
+  by the analytic standard deviation. beta = 0 (or H = 1) is white noise;
+  so, in effect, is H <= 3, where every frequency sits at the floor 1 / H:
+  colouring matters for long horizons (the K = 1 model's H = 30).
+  """
+  samples, length, latent = shape
+  if beta == 0 or length == 1:
+    return jax.random.normal(key, shape)
+  freqs = jnp.maximum(jnp.fft.rfftfreq(length), 1.0 / length)
+  scale = freqs ** (-beta / 2.0)                           # [F].
+  # Var of x_t = irfft(X)_t: (2 s_0^2 + 4 sum_mid s_k^2 + 2 s_nyq^2) / H^2
+  # with E|X_k|^2 = 2 s_k^2 for every k (the real ones scaled by sqrt 2).
+  weights = jnp.full_like(scale, 4.0).at[0].set(2.0)
+  if length % 2 == 0:  # The Nyquist term is real.
+    weights = weights.at[-1].set(2.0)
+  sigma = jnp.sqrt(jnp.sum(weights * scale ** 2)) / length
+  real_key, imag_key = jax.random.split(key)
+  size = (samples, latent, scale.shape[0])
+  real = jax.random.normal(real_key, size) * scale
+  imag = jax.random.normal(imag_key, size) * scale
+  imag = imag.at[..., 0].set(0.0)                          # f = 0 is real.
+  real = real.at[..., 0].multiply(jnp.sqrt(2.0))
+  if length % 2 == 0:
+    imag = imag.at[..., -1].set(0.0)
+    real = real.at[..., -1].multiply(jnp.sqrt(2.0))
+  noise = jnp.fft.irfft(real + 1j * imag, n=length) / sigma  # [N, Z, H].
+  return jnp.swapaxes(noise, 1, 2)
+
+
 def make_planner(model_fn: ModelFn, reward_fn: RewardFn, latent_size: int,
                  config: config_lib.PlannerConfig,
-                 proposal_fn: Optional[ProposalFn] = None):
-  """Returns plan(key, state) -> PlanResult, pure (jit and vmap it)."""
+                 proposal_fn: Optional[ProposalFn] = None,
+                 state_size: Optional[int] = None):
+  """Returns plan(key, state) -> PlanResult, pure (jit and vmap it).
+
+  Args:
+    model_fn: the jumpy model, (s [S], z [Z]) -> predicted s_t+K [S].
+    reward_fn: the task's reward, s [S] -> [].
+    latent_size: Z.
+    config: the planner's parameters.
+    proposal_fn: a learned pi(z | s), s -> (mean [Z], std [Z]); None for
+      the prior N(0, I).
+    state_size: S, if given: plan() then rejects states of another size.
+  """
   horizon, samples = config.horizon, config.num_samples
 
   def rollout(state, noise, means, stds, use_proposal_fn: bool):
@@ -59,7 +107,8 @@ def make_planner(model_fn: ModelFn, reward_fn: RewardFn, latent_size: int,
     return zs, jnp.concatenate([states, final[None]], axis=0)
 
   def evaluate(key, state, means, stds, use_proposal_fn):
-    noise = jax.random.normal(key, (samples, horizon, latent_size))
+    noise = coloured_noise(key, (samples, horizon, latent_size),
+                           config.noise_beta)
     zs, states = jax.vmap(
         lambda n: rollout(state, n, means, stds, use_proposal_fn))(noise)
     rewards = jax.vmap(jax.vmap(reward_fn))(states)          # [N, H+1].
@@ -87,6 +136,13 @@ def make_planner(model_fn: ModelFn, reward_fn: RewardFn, latent_size: int,
         step's plan shifted by one jump).
     """
     chex.assert_rank(state, 1)
+    if state_size is not None and state.shape[0] != state_size:
+      raise ValueError(f'state: expected shape ({state_size},), got '
+                       f'{tuple(state.shape)}.')
+    for name, value in (('init_mean', init_mean), ('init_std', init_std)):
+      if value is not None and value.shape != (horizon, latent_size):
+        raise ValueError(f'{name}: expected shape ({horizon}, {latent_size})'
+                         f' = (horizon, latent_size), got {value.shape}.')
     keys = jax.random.split(key, config.iterations)
     zeros = jnp.zeros((horizon, latent_size))
     warm = init_mean is not None
