@@ -5,9 +5,10 @@ I = 1 iteration) with the phase-1 jumpy model at the paper's sizes
 (randomly initialised: speed does not depend on training) and the JAX
 red_stack_blue reward, on this machine's default JAX device:
   - latency of one decision (median and p99 over --decisions calls);
-  - the analytic FLOPs a decision needs (the first state's embedding is
-    shared by all plans, so it counts once; later states are embedded per
-    plan) and achieved FLOP/s over the matmul peak measured in the same run;
+  - the analytic FLOPs a decision needs (the first state's embedding, and
+    its share of the decoder's first layer, are shared by all plans, so
+    they count once; later states are embedded per plan) and achieved
+    FLOP/s over the matmul peak measured in the same run;
   - decisions/s batched over 50 environments (jax.vmap);
   - the K = 1 planner at the same primitive horizon (H = 30 jumps):
     jumpy_speedup = its latency / the K = 10 planner's.
@@ -37,10 +38,13 @@ def _timed(fn) -> float:
 def flops_per_decision(config: skill_vae.SkillVAEConfig, samples: int,
                        horizon: int) -> float:
   s, z = config.state_size, config.latent_size
+  """Multiply-adds x 2 of the matmuls: per state, phi and the phi part of
+  the decoder's first layer; per plan and jump, the rest of the decoder."""
   e = (s,) + tuple(config.embed_sizes)
-  embed = sum(x * y for x, y in zip(e[:-1], e[1:]))
-  d = (e[-1] + z,) + tuple(config.decoder_sizes) + (s,)
-  decode = sum(x * y for x, y in zip(d[:-1], d[1:]))
+  first = config.decoder_sizes[0]
+  embed = sum(x * y for x, y in zip(e[:-1], e[1:])) + e[-1] * first
+  d = tuple(config.decoder_sizes) + (s,)
+  decode = z * first + sum(x * y for x, y in zip(d[:-1], d[1:]))
   embeddings = 1 + samples * (horizon - 1)
   return 2 * (embeddings * embed + samples * horizon * decode)
 
@@ -52,7 +56,7 @@ def make_plan(k: int, samples: int, horizon: int):
   norm = skill_vae.Normalization(jnp.zeros(86), jnp.ones(86), -jnp.ones(86),
                                  jnp.ones(86), jnp.ones(5))
   plan = planning.make_planner(
-      lambda s, z: skill_vae.predict_next_state(networks, params, norm, s, z),
+      planning.skill_vae_model(networks, params, norm),
       rewards.jax_reward('red_stack_blue'), config.latent_size,
       planning.PlannerConfig(num_samples=samples, horizon=horizon))
   return config, plan

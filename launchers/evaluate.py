@@ -126,7 +126,6 @@ def _actor(setting: Setting, task: str):
     return _ACTORS[setting, task]
   from jumpy_acme.agents import planning  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.skill_vae import losses  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.skill_vae import networks as networks_lib  # pylint: disable=g-import-not-at-top
   config, params, norm = learning.load_checkpoint(setting.checkpoint)
   networks = networks_lib.make_networks(config)
@@ -135,7 +134,7 @@ def _actor(setting: Setting, task: str):
                                      setting.actions_per_latent)
   else:
     plan = planning.make_planner(
-        lambda s, z: losses.predict_next_state(networks, params, norm, s, z),
+        planning.skill_vae_model(networks, params, norm),
         rewards.jax_reward(task), config.latent_size,
         setting.planner_config(), state_size=config.state_size)
     actor = planning.planning_actor(networks, params, norm, plan,

@@ -192,3 +192,35 @@ def test_plans_with_the_skill_vae_and_a_task_reward(k):
   assert result.z.shape == (2, 4)
   assert np.all(np.isfinite(np.asarray(result.scores)))
   assert np.all(np.asarray(result.scores) >= 0)
+
+
+def test_split_skill_vae_model_equals_the_jumpy_decoder():
+  # The planner's shared-first-layer form of the model must predict what
+  # predict_next_state predicts, and plan the same with the same key.
+  from jumpy_acme.agents import skill_vae
+  from jumpy_acme.environments.rgb_stacking import rewards
+  config = skill_vae.SkillVAEConfig(K=10, embed_sizes=(16, 16, 8),
+                                    encoder_sizes=(16,), latent_size=4,
+                                    decoder_sizes=(16, 16, 16))
+  networks = skill_vae.make_networks(config)
+  params = networks.init(jax.random.PRNGKey(0))
+  rng = np.random.default_rng(0)
+  norm = skill_vae.Normalization(
+      jnp.asarray(rng.normal(size=86), jnp.float32),
+      jnp.asarray(rng.uniform(0.5, 2, size=86), jnp.float32),
+      -jnp.ones(86), 2 * jnp.ones(86), jnp.ones(5))
+  plain = lambda s, z: skill_vae.predict_next_state(networks, params, norm,
+                                                    s, z)
+  split = planning.skill_vae_model(networks, params, norm)
+  state = jnp.asarray(rng.normal(size=86), jnp.float32)
+  z = jnp.asarray(rng.normal(size=4), jnp.float32)
+  np.testing.assert_allclose(split.predict(split.features(state), state, z),
+                             plain(state, z), rtol=1e-5, atol=1e-5)
+  make = lambda model: jax.jit(planning.make_planner(
+      model, rewards.jax_reward('reach_red'), 4,
+      planning.PlannerConfig(num_samples=32, horizon=3)))
+  a = make(plain)(jax.random.PRNGKey(2), state)
+  b = make(split)(jax.random.PRNGKey(2), state)
+  np.testing.assert_allclose(a.trajectories, b.trajectories, rtol=1e-4,
+                             atol=1e-4)
+  np.testing.assert_allclose(a.z, b.z)

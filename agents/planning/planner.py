@@ -16,7 +16,7 @@ function s -> (mean, std) (RL-HL + planning). One jitted function; vmap it
 over a batch of environments. A K = 1 model plans with the same code.
 """
 
-from typing import Callable, NamedTuple, Optional, Tuple
+from typing import Callable, NamedTuple, Optional, Tuple, Union
 
 import chex
 import jax
@@ -25,6 +25,26 @@ import jax.numpy as jnp
 from jumpy_acme.agents.planning import config as config_lib
 
 ModelFn = Callable[[jax.Array, jax.Array], jax.Array]     # (s [S], z [Z]).
+
+
+class JumpyModel(NamedTuple):
+  """A jumpy model split where the planner can share work between plans.
+
+  predict(features(s), s, z) = s_t+K. `features` holds the work on s alone
+  (with the skill VAE: the embedding phi(s) and its share of the decoder's
+  first layer); the planner computes it once for the current state, which
+  all N plans start from, instead of N times.
+  """
+  features: Callable[[jax.Array], jax.Array]                    # s -> f.
+  predict: Callable[[jax.Array, jax.Array, jax.Array], jax.Array]  # f, s, z.
+
+
+def as_jumpy_model(model_fn: ModelFn) -> JumpyModel:
+  """A plain (s, z) -> s_t+K function as a JumpyModel with nothing shared."""
+  return JumpyModel(features=lambda s: s,
+                    predict=lambda f, s, z: model_fn(s, z))
+
+
 RewardFn = Callable[[jax.Array], jax.Array]               # s [S] -> [].
 ProposalFn = Callable[[jax.Array], Tuple[jax.Array, jax.Array]]
 
@@ -78,14 +98,15 @@ def coloured_noise(key: jax.Array, shape: Tuple[int, int, int],
   return jnp.swapaxes(noise, 1, 2)
 
 
-def make_planner(model_fn: ModelFn, reward_fn: RewardFn, latent_size: int,
-                 config: config_lib.PlannerConfig,
+def make_planner(model_fn: Union[ModelFn, JumpyModel], reward_fn: RewardFn,
+                 latent_size: int, config: config_lib.PlannerConfig,
                  proposal_fn: Optional[ProposalFn] = None,
                  state_size: Optional[int] = None):
   """Returns plan(key, state) -> PlanResult, pure (jit and vmap it).
 
   Args:
-    model_fn: the jumpy model, (s [S], z [Z]) -> predicted s_t+K [S].
+    model_fn: the jumpy model, (s [S], z [Z]) -> predicted s_t+K [S], or
+      a JumpyModel (faster: the current state's features are shared).
     reward_fn: the task's reward, s [S] -> [].
     latent_size: Z.
     config: the planner's parameters.
@@ -94,23 +115,38 @@ def make_planner(model_fn: ModelFn, reward_fn: RewardFn, latent_size: int,
     state_size: S, if given: plan() then rejects states of another size.
   """
   horizon, samples = config.horizon, config.num_samples
+  model = (model_fn if isinstance(model_fn, JumpyModel)
+           else as_jumpy_model(model_fn))
 
-  def rollout(state, noise, means, stds, use_proposal_fn: bool):
-    """One plan: noise, means, stds [H, Z] -> (zs [H, Z], states [H+1, S])."""
-    def jump(s, inputs):
-      eps, mean, std = inputs
+  def rollout(state, first_features, noise, means, stds,
+              use_proposal_fn: bool):
+    """One plan: noise, means, stds [H, Z] -> (zs [H, Z], states [H+1, S]).
+
+    The first jump starts from `state`, whose features all plans share;
+    the other H - 1 jumps are a lax.scan.
+    """
+    def skill(s, eps, mean, std):
       if use_proposal_fn:
         mean, std = proposal_fn(s)
-      z = mean + std * eps
-      return model_fn(s, z), (z, s)
-    final, (zs, states) = jax.lax.scan(jump, state, (noise, means, stds))
-    return zs, jnp.concatenate([states, final[None]], axis=0)
+      return mean + std * eps
+
+    def jump(s, inputs):
+      z = skill(s, *inputs)
+      return model.predict(model.features(s), s, z), (z, s)
+
+    z_0 = skill(state, noise[0], means[0], stds[0])
+    s_1 = model.predict(first_features, state, z_0)
+    final, (zs, states) = jax.lax.scan(jump, s_1,
+                                       (noise[1:], means[1:], stds[1:]))
+    return (jnp.concatenate([z_0[None], zs], axis=0),
+            jnp.concatenate([state[None], states, final[None]], axis=0))
 
   def evaluate(key, state, means, stds, use_proposal_fn):
     noise = coloured_noise(key, (samples, horizon, latent_size),
                            config.noise_beta)
-    zs, states = jax.vmap(
-        lambda n: rollout(state, n, means, stds, use_proposal_fn))(noise)
+    first_features = model.features(state)
+    zs, states = jax.vmap(lambda n: rollout(
+        state, first_features, n, means, stds, use_proposal_fn))(noise)
     rewards = jax.vmap(jax.vmap(reward_fn))(states)          # [N, H+1].
     scores = jax.vmap(lambda r: discounted_score(r, config.gamma_k))(rewards)
     return zs, states, scores
