@@ -1,0 +1,211 @@
+"""DMPO learner and actor speed: updates/s, FLOPs per update, share of peak.
+
+In one run on this machine's default JAX device:
+  - the matmul peak: a jitted float32 [2048, 2048] @ [2048, 2048] product,
+    FLOP/s at its best of several repeats (utils.profiling);
+  - the learner's jitted update (sgd_steps_per_update SGD steps as a
+    lax.scan) with the default networks (policy 256x3, critic 512-512-256,
+    51 atoms, N = 20 samples) at batch 256, for an 86-D observation and a
+    5-D action (--action_size 32 for the latent-action case): SGD updates/s;
+  - the analytic FLOPs one SGD update needs (multiply-adds x 2) for what
+    the update computes (losses.py / learning.py):
+      target policy forward on the 2B states [o_tm1; o_t],
+      target critic forward on the 2B x N sampled actions,
+      online policy forward + backward (x3) on the 2B states,
+      online critic forward + backward (x3) on the B replayed actions;
+    element-wise work (softmax, projection, log-probs) is left out;
+  - actor steps/s: DMPOActor's jitted policy on one observation, then an
+    environment loop with a cheap fake environment of the same spec.
+Last line: one JSON object.
+"""
+
+import argparse
+import json
+import time
+
+import dm_env
+from dm_env import specs as dm_env_specs
+import jax
+import numpy as np
+
+from jumpy_acme import core
+from jumpy_acme import environment_loop
+from jumpy_acme import specs
+from jumpy_acme import types
+from jumpy_acme.agents import dmpo
+from jumpy_acme.utils import loggers
+from jumpy_acme.utils import profiling
+
+
+def mlp_macs(sizes) -> int:
+  return sum(x * y for x, y in zip(sizes[:-1], sizes[1:]))
+
+
+def flops_per_sgd_update(config: dmpo.DMPOConfig, observation_size: int,
+                         action_size: int) -> float:
+  """FLOPs of one SGD update on a batch (see the module docstring)."""
+  policy = mlp_macs((observation_size,) + config.policy_hidden_sizes +
+                    (2 * action_size,))           # Mean and scale heads.
+  critic = mlp_macs((observation_size + action_size,) +
+                    config.critic_hidden_sizes + (config.num_atoms,))
+  b, n = config.batch_size, config.num_samples
+  macs = (2 * b * policy            # Target policy, forward.
+          + 2 * b * n * critic      # Target critic on the samples, forward.
+          + 3 * 2 * b * policy      # Online policy, forward + backward.
+          + 3 * b * critic)         # Online critic, forward + backward.
+  return 2.0 * macs
+
+
+class _FakeEnvironment(dm_env.Environment):
+  """Random observations of the benchmark's spec; 100-step episodes."""
+
+  def __init__(self, observation_size: int, action_size: int):
+    self._observation_size = observation_size
+    self._action_size = action_size
+    self._rng = np.random.default_rng(0)
+    self._t = 0
+
+  def _observation(self):
+    return self._rng.standard_normal(self._observation_size).astype(
+        np.float32)
+
+  def reset(self):
+    self._t = 0
+    return dm_env.restart(self._observation())
+
+  def step(self, action):
+    del action
+    self._t += 1
+    if self._t >= 100:
+      return dm_env.truncation(np.float32(0.0), self._observation())
+    return dm_env.transition(np.float32(0.0), self._observation())
+
+  def observation_spec(self):
+    return dm_env_specs.Array((self._observation_size,), np.float32)
+
+  def action_spec(self):
+    return dm_env_specs.BoundedArray((self._action_size,), np.float32, -1.0,
+                                     1.0)
+
+  def reward_spec(self):
+    return dm_env_specs.Array((), np.float32)
+
+  def discount_spec(self):
+    return dm_env_specs.BoundedArray((), np.float32, 0.0, 1.0)
+
+
+class _Params(core.VariableSource):
+  def __init__(self, params):
+    self._params = params
+
+  def get_variables(self, names):
+    return [self._params for _ in names]
+
+
+def _transitions(n, observation_size, action_size, seed=0):
+  rng = np.random.default_rng(seed)
+  f32 = lambda x: np.asarray(x, np.float32)
+  return jax.device_put(types.Transition(
+      observation=f32(rng.normal(size=(n, observation_size))),
+      action=f32(rng.uniform(-1, 1, (n, action_size))),
+      reward=f32(rng.normal(size=n)),
+      discount=f32(np.full(n, 0.99 ** 4)),
+      next_observation=f32(rng.normal(size=(n, observation_size)))))
+
+
+def _timed(fn, min_seconds, min_calls=2):
+  """Calls fn() until both bounds are met; returns (calls, seconds)."""
+  calls, start = 0, time.perf_counter()
+  while True:
+    fn()
+    calls += 1
+    elapsed = time.perf_counter() - start
+    if calls >= min_calls and elapsed >= min_seconds:
+      return calls, elapsed
+
+
+def main():
+  parser = argparse.ArgumentParser()
+  parser.add_argument('--observation_size', type=int, default=86)
+  parser.add_argument('--action_size', type=int, default=5)
+  parser.add_argument('--batch_size', type=int, default=256)
+  parser.add_argument('--sgd_steps_per_update', type=int, default=4)
+  parser.add_argument('--seconds', type=float, default=5.0,
+                      help='minimum timed seconds per measurement')
+  args = parser.parse_args()
+  o, a = args.observation_size, args.action_size
+  config = dmpo.DMPOConfig(
+      batch_size=args.batch_size,
+      sgd_steps_per_update=args.sgd_steps_per_update
+  ).with_epsilon_mean_per_dimension(a)
+  environment = _FakeEnvironment(o, a)
+  spec = specs.make_environment_spec(environment)
+  peak = profiling.matmul_peak_flops()
+
+  # Learner.
+  networks = dmpo.make_networks(spec, config)
+  state = dmpo.init_training_state(networks, jax.random.PRNGKey(0))
+  update = jax.jit(dmpo.make_update(networks))
+  batch = _transitions(config.batch_size * config.sgd_steps_per_update, o, a)
+  compile_start = time.perf_counter()
+  state, metrics = update(state, batch)
+  jax.block_until_ready(metrics)
+  compile_s = time.perf_counter() - compile_start
+  holder = {'state': state}
+
+  def learner_call():  # Blocks, so that the time counted is compute time.
+    holder['state'], holder['metrics'] = update(holder['state'], batch)
+    jax.block_until_ready(holder['metrics'])
+
+  calls, elapsed = _timed(learner_call, args.seconds)
+  updates_per_s = calls * config.sgd_steps_per_update / elapsed
+  flops = flops_per_sgd_update(config, o, a)
+  achieved = flops * updates_per_s
+  assert np.isfinite(float(holder['metrics']['loss']))
+
+  # Actor: the jitted policy alone, then with an environment loop.
+  actor = dmpo.DMPOActor(dmpo.make_policy(networks), jax.random.PRNGKey(1),
+                         _Params(holder['state'].policy_params),
+                         action_dtype=np.float32)
+  observation = environment.reset().observation
+  actor.select_action(observation)
+  select_calls, select_s = _timed(lambda: actor.select_action(observation),
+                                  min(args.seconds, 2.0), min_calls=100)
+  selects_per_s = select_calls / select_s
+  loop = environment_loop.EnvironmentLoop(environment, actor,
+                                          logger=loggers.NoOpLogger())
+  loop_start = time.perf_counter()
+  loop_steps = loop.run(num_steps=1000)
+  actor_steps_per_s = loop_steps / (time.perf_counter() - loop_start)
+
+  device = jax.devices()[0]
+  print(f'device: {device.device_kind} ({jax.default_backend()})')
+  print(f'matmul peak (2048^2 float32): {peak / 1e9:.1f} GFLOP/s')
+  print(f'config: obs {o}, action {a}, batch {config.batch_size}, '
+        f'N={config.num_samples}, policy {config.policy_hidden_sizes}, '
+        f'critic {config.critic_hidden_sizes}, atoms {config.num_atoms}, '
+        f'{config.sgd_steps_per_update} SGD steps per jitted call '
+        f'(compile + first call {compile_s:.1f} s)')
+  print(f'learner: {updates_per_s:.1f} SGD updates/s '
+        f'({calls} calls in {elapsed:.2f} s)')
+  print(f'FLOPs per SGD update (analytic): {flops / 1e9:.2f} GFLOP; achieved '
+        f'{achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.3f} of the peak')
+  print(f'actor: {selects_per_s:.0f} select_action/s (jitted policy, one '
+        f'observation); {actor_steps_per_s:.0f} steps/s with a fake '
+        'environment in the environment loop')
+  print(json.dumps({
+      'updates_per_s': round(updates_per_s, 3),
+      'sgd_steps_per_update_call': config.sgd_steps_per_update,
+      'batch_size': config.batch_size,
+      'observation_size': o, 'action_size': a,
+      'flops_per_update': flops,
+      'achieved_flops_per_s': achieved,
+      'matmul_peak_flops_per_s': peak,
+      'fraction_of_matmul_peak': round(achieved / peak, 4),
+      'actor_steps_per_s': round(actor_steps_per_s, 1),
+      'actor_select_action_per_s': round(selects_per_s, 1),
+      'device': device.device_kind}))
+
+
+if __name__ == '__main__':
+  main()
