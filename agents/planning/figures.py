@@ -7,8 +7,9 @@ sampled plans in 3-D pinch-position space (best plan orange, worst yellow,
 the others grey) with the objects' positions and the actual pinch; (c) the
 camera images at those steps.
 
-  planner = load_planner(checkpoint_dir, task, planning_config)
-  episode = run_episode(env, planner, max_steps=400, snapshot_steps=(3, 44))
+  planner = load_planner(checkpoint_dir, task, planner_config)
+  episode = run_episode(env, planner, key=jax.random.PRNGKey(0),
+                        max_steps=400, snapshot_steps=(3, 44, 100, 151))
   paths = write_outputs(episode, 'results/figure2', config={...})
 
 `run_episode` is the one impure piece (NOT jittable: it steps a simulator);
@@ -72,7 +73,8 @@ def load_planner(checkpoint_dir: str, task: str, config) -> Planner:
   networks = networks_lib.make_networks(vae_config)
   plan = planner_lib.make_planner(
       lambda s, z: losses.predict_next_state(networks, params, norm, s, z),
-      rewards.jax_reward(task), vae_config.latent_size, config)
+      rewards.jax_reward(task), vae_config.latent_size, config,
+      state_size=vae_config.state_size)
   act = acting.make_action_decoder(networks, params, norm)
   return Planner(jax.jit(plan), jax.jit(act), config.horizon, vae_config.K,
                  config.gamma_k)
@@ -310,7 +312,9 @@ def plot_plans(episode: Episode, path: str, plans_drawn: int = 100,
              frameon=False)
   if title:
     fig.suptitle(title)
-  fig.tight_layout(rect=(0, 0.07, 1, 0.97 if title else 1))
+  # tight_layout misplaces 3-D axes: fixed margins leave room for titles.
+  fig.subplots_adjust(left=0.02, right=0.96, bottom=0.1, top=0.9,
+                      wspace=0.12, hspace=0.22)
   fig.savefig(path, dpi=100)
   plt.close(fig)
 

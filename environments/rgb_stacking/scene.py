@@ -24,10 +24,6 @@ import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-import mujoco
-import numpy as np
-
-
 
 def _default_gl_backend() -> str:
   """OSMesa where its library is installed (it renders headless here), else
@@ -37,8 +33,12 @@ def _default_gl_backend() -> str:
   return 'osmesa' if ctypes.util.find_library('OSMesa') else 'egl'
 
 
-# dm_control and mujoco choose their GL backend at import time.
+# mujoco and dm_control choose their GL backend when first imported: set it
+# before importing them.
 os.environ.setdefault('MUJOCO_GL', _default_gl_backend())
+
+import mujoco  # noqa: E402
+import numpy as np  # noqa: E402
 
 from dm_control import mjcf  # noqa: E402
 from dm_robotics.manipulation.props.rgb_objects import rgb_object  # noqa: E402
