@@ -1,0 +1,96 @@
+"""RL-HL + Planning's behaviour: the planner with the learned proposal.
+
+At each skill choice the CEM planner of agents/planning samples its plans'
+skills from pi(z | s) (DMPO's policy, at each predicted state) instead of
+the prior, rolls them out with the jumpy model, and returns the first skill
+of the best plan. The actor emits it in DMPO's action units (z /
+latent_scale, clipped to [-1, 1]), so the experience it writes trains pi
+off-policy. The jumpy model's parameters are an input: with finetuning they
+come from the model learner.
+"""
+
+from typing import Callable, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jumpy_acme import actors
+from jumpy_acme import core
+from jumpy_acme.agents.dmpo import networks as dmpo_networks
+from jumpy_acme.agents.planning import config as planning_config
+from jumpy_acme.agents.planning import models
+from jumpy_acme.agents.planning import planner
+from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.agents.skill_vae import networks as skill_networks
+
+
+def make_planning_policy(networks: skill_networks.SkillVAENetworks,
+                         normalization: losses.Normalization,
+                         policy_networks: dmpo_networks.DMPONetworks,
+                         reward_fn: Callable[[jax.Array], jax.Array],
+                         config: planning_config.PlannerConfig,
+                         latent_scale: float) -> Callable[..., jax.Array]:
+  """Pure: (policy_params, model_params, key, state [S]) -> action [Z].
+
+  The proposal is z ~ N(latent_scale * mean, latent_scale * std) with
+  (mean, std) = pi(. | s); the action is the best plan's first z divided
+  by latent_scale and clipped to [-1, 1].
+  """
+  latent = networks.config.latent_size
+
+  def policy(policy_params, model_params, key, state):
+    def proposal(s):
+      mean, std = policy_networks.policy_apply(policy_params, s)
+      return latent_scale * mean, latent_scale * std
+    plan = planner.make_planner(
+        models.skill_vae_model(networks, model_params, normalization),
+        reward_fn, latent, config, proposal_fn=proposal,
+        state_size=networks.config.state_size)
+    return jnp.clip(plan(key, state).z / latent_scale, -1.0, 1.0)
+  return policy
+
+
+class PlanningActor(actors.AdderActor):
+  """Acts with make_planning_policy, jitted (NOT pure: keeps a key and the
+  latest parameters)."""
+
+  def __init__(self, policy: Callable[..., jax.Array], random_key: jax.Array,
+               policy_source: core.VariableSource, model_params,
+               model_source: Optional[core.VariableSource] = None,
+               adder=None, update_period: int = 100):
+    """Args:
+      policy: make_planning_policy(...).
+      random_key: seeds the planner.
+      policy_source: gives get_variables(['policy']) (DMPO's pi).
+      model_params: the phase-1 parameters to start from.
+      model_source: gives get_variables(['model']) (finetuned), or None.
+      adder: receives every timestep.
+      update_period: update() fetches parameters every this many calls.
+    """
+    if update_period < 1:
+      raise ValueError(f'update_period: expected >= 1, got {update_period}.')
+    self._policy = jax.jit(policy)
+    self._key = random_key
+    self._policy_source = policy_source
+    self._model_source = model_source
+    self._model_params = model_params
+    self._adder = adder
+    self._update_period = update_period
+    self._calls = 0
+    self._policy_params = None
+    self.update(wait=True)
+
+  def select_action(self, observation) -> np.ndarray:
+    self._key, key = jax.random.split(self._key)
+    action = self._policy(self._policy_params, self._model_params, key,
+                          jnp.asarray(observation, jnp.float32))
+    return np.asarray(action, np.float32)
+
+  def update(self, wait: bool = False):
+    self._calls += 1
+    if wait or self._calls >= self._update_period:
+      self._calls = 0
+      self._policy_params = self._policy_source.get_variables(['policy'])[0]
+      if self._model_source is not None:
+        self._model_params = self._model_source.get_variables(['model'])[0]

@@ -1,0 +1,77 @@
+"""Configuration of a phase-2 run: which harnessing option, on what."""
+
+import dataclasses
+from typing import Optional
+
+from jumpy_acme.agents.dmpo import config as dmpo_config
+from jumpy_acme.agents.planning import config as planning_config
+
+# Paper, Table 1: the options that learn in phase 2.
+METHODS = ('scratch', 'rl_hl', 'rl_hl_planning', 'rl_hl_planning_finetune')
+SKILL_METHODS = METHODS[1:]
+PLANNING_METHODS = METHODS[2:]
+
+
+@dataclasses.dataclass(frozen=True)
+class HarnessingConfig:
+  """One run of DMPO on primitive actions or over the skill space.
+
+  scratch: DMPO on the 5-D action (RL-from-scratch).
+  rl_hl: DMPO over z; the phase-1 action decoder acts with z held for
+    actions_per_latent steps.
+  rl_hl_planning: the CEM planner with the learned pi(z | s) as its
+    proposal is the behaviour policy; pi learns off-policy from its data.
+  rl_hl_planning_finetune: as rl_hl_planning, and the jumpy decoder is
+    also trained on the collected (s_t, z, s_t+K) with the phase-1 loss's
+    state term.
+  """
+  method: str
+  task: str
+  dmpo: dmpo_config.DMPOConfig = dataclasses.field(
+      default_factory=dmpo_config.DMPOConfig)
+  # Skills (every method but scratch).
+  phase1_checkpoint: Optional[str] = None
+  actions_per_latent: int = 10
+  latent_scale: float = 2.0     # z = latent_scale * DMPO's action in [-1, 1].
+  # Planning methods: the planner with the learned proposal.
+  planner: planning_config.PlannerConfig = dataclasses.field(
+      default_factory=lambda: planning_config.PlannerConfig(num_samples=200))
+  # Finetuning the jumpy decoder.
+  finetune_learning_rate: float = 1e-4
+  finetune_batch_size: int = 64
+  model_publish_period: int = 50     # Finetune steps between publishes.
+  # The run.
+  episode_length: int = 400
+  env_steps: int = 100_000           # Primitive environment steps.
+  eval_every: int = 10_000           # Environment steps between evaluations.
+  eval_episodes: int = 5
+  seed: int = 0
+
+  def __post_init__(self):
+    if self.method not in METHODS:
+      raise ValueError(f'method: expected one of {METHODS}, got '
+                       f'{self.method!r}.')
+    if self.method in SKILL_METHODS and not self.phase1_checkpoint:
+      raise ValueError(f'phase1_checkpoint: method {self.method!r} needs a '
+                       'phase-1 checkpoint directory, got None.')
+    for name in ('actions_per_latent', 'finetune_batch_size',
+                 'model_publish_period', 'episode_length', 'env_steps',
+                 'eval_every', 'eval_episodes'):
+      value = getattr(self, name)
+      if not (isinstance(value, int) and value >= 1):
+        raise ValueError(f'{name}: expected an integer >= 1, got {value!r}.')
+    for name in ('latent_scale', 'finetune_learning_rate'):
+      if not getattr(self, name) > 0:
+        raise ValueError(f'{name}: expected > 0, got {getattr(self, name)}.')
+
+  @property
+  def uses_skills(self) -> bool:
+    return self.method in SKILL_METHODS
+
+  @property
+  def plans(self) -> bool:
+    return self.method in PLANNING_METHODS
+
+  @property
+  def finetunes(self) -> bool:
+    return self.method == 'rl_hl_planning_finetune'

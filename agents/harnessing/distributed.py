@@ -1,0 +1,318 @@
+"""A phase-2 run as a local distributed program (Acme's distributed layout).
+
+  Reverb server: DMPO's n-step replay (rate-limited) and variable tables;
+                 with finetuning also a table of skill transitions and the
+                 model's variable table.
+  actors (N):    environment (primitive, or SkillEnvironment over z) ->
+                 DMPO actor, or the planning actor -> adders.
+  learner:       DMPOLearner, publishes pi.
+  finetuner:     (finetune only) JumpyFinetuner, publishes the model.
+  evaluator:     every `eval_every` environment steps, `eval_episodes`
+                 episodes with the current parameters (pi's mean, or the
+                 planner with pi as its proposal); one CSV/JSONL row each.
+The shared counter counts primitive environment steps, so every method's
+curve has the same x axis. Worker functions run in their own processes
+(NOT pure: process bodies).
+"""
+
+import dataclasses
+import json
+import os
+import time
+from typing import Dict, List
+
+import jax
+import numpy as np
+import reverb
+
+from jumpy_acme import replay
+from jumpy_acme import specs
+from jumpy_acme import variables
+from jumpy_acme.adders import reverb as reverb_adders
+from jumpy_acme.agents import dmpo
+from jumpy_acme.agents.harnessing import acting
+from jumpy_acme.agents.harnessing import config as config_lib
+from jumpy_acme.agents.harnessing import environment as skill_env
+from jumpy_acme.agents.harnessing import finetune
+from jumpy_acme.launcher import LocalLauncher
+from jumpy_acme.utils import loggers
+
+COUNTER_KEYS = ('env_steps', 'actor_episodes', 'learner_steps',
+                'finetune_steps', 'evaluations')
+MODEL_TABLE = 'model_transitions'
+MODEL_VARIABLES = 'model_variables'
+
+
+@dataclasses.dataclass
+class _Parts:
+  """What every process builds from the config."""
+  environment: object
+  spec: specs.EnvironmentSpec
+  networks: dmpo.DMPONetworks
+  phase1: tuple = ()       # (skill networks, params, normalization).
+
+
+def _parts(config: config_lib.HarnessingConfig, seed: int) -> _Parts:
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  env = environments.make(config.task, seed=seed,
+                          episode_length=config.episode_length)
+  phase1 = ()
+  if config.uses_skills:
+    from jumpy_acme.agents.planning import acting as planning_acting  # pylint: disable=g-import-not-at-top
+    from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
+    from jumpy_acme.agents.skill_vae import networks as skill_networks  # pylint: disable=g-import-not-at-top
+    vae_config, params, norm = learning.load_checkpoint(
+        config.phase1_checkpoint)
+    networks = skill_networks.make_networks(vae_config)
+    phase1 = (networks, params, norm)
+    env = skill_env.SkillEnvironment(
+        env, planning_acting.make_action_decoder(networks, params, norm),
+        vae_config.latent_size, config.actions_per_latent,
+        config.latent_scale)
+  spec = specs.make_environment_spec(env)
+  return _Parts(env, spec, dmpo.make_networks(spec, config.dmpo), phase1)
+
+
+def _primitive_steps(env) -> int:
+  return getattr(env, 'primitive_steps', None)
+
+
+def _planning_policy(config, parts: _Parts):
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  networks, _, norm = parts.phase1
+  return acting.make_planning_policy(
+      networks, norm, parts.networks, rewards.jax_reward(config.task),
+      config.planner, config.latent_scale)
+
+
+class _Tee:
+  """Forwards an actor's experience to several adders."""
+
+  def __init__(self, *adders):
+    self._adders = adders
+
+  def add_first(self, timestep):
+    for adder in self._adders:
+      adder.add_first(timestep)
+
+  def add(self, action, next_timestep, extras=()):
+    for adder in self._adders:
+      adder.add(action, next_timestep, extras)
+
+  def reset(self):
+    for adder in self._adders:
+      adder.reset()
+
+
+def _policy_source(client, parts, config):
+  template = parts.networks.policy_init(jax.random.PRNGKey(0))
+  return variables.VariableClient(client, {'policy': template},
+                                  table=config.dmpo.variable_table_name)
+
+
+def actor_worker(context, config: config_lib.HarnessingConfig):
+  """Collects experience until the budget of environment steps is spent."""
+  parts = _parts(config, seed=context.seed)
+  client = replay.connect(context.reverb_address)
+  builder = dmpo.DMPOBuilder(config.dmpo)
+  adder = builder.make_adder(client, parts.spec, None)
+  key = jax.random.PRNGKey(context.seed)
+  source = _policy_source(client, parts, config)
+  if config.plans:
+    model_source = None
+    if config.finetunes:
+      adder = _Tee(adder, reverb_adders.NStepTransitionAdder(
+          client, n_step=1, discount=1.0, environment_spec=parts.spec,
+          table=MODEL_TABLE))
+      model_source = variables.VariableClient(
+          client, {'model': parts.phase1[1]}, table=MODEL_VARIABLES)
+    actor = acting.PlanningActor(
+        _planning_policy(config, parts), key, source, parts.phase1[1],
+        model_source, adder,
+        update_period=max(1, config.dmpo.variable_update_period //
+                          config.actions_per_latent))
+  else:
+    actor = builder.make_actor(key, builder.make_policy(parts.networks,
+                                                        parts.spec),
+                               parts.spec, source, adder)
+  env = parts.environment
+  while (not context.stop.is_set() and
+         context.counter.get_counts()['env_steps'] < config.env_steps):
+    timestep = env.reset()
+    actor.observe_first(timestep)
+    while not timestep.last():
+      before = _primitive_steps(env)
+      action = actor.select_action(timestep.observation)
+      timestep = env.step(action)
+      actor.observe(action, timestep)
+      actor.update()
+      steps = 1 if before is None else _primitive_steps(env) - before
+      context.counter.increment(env_steps=steps)
+    context.counter.increment(actor_episodes=1)
+
+
+def _batches(context, table: str, batch_size: int):
+  """Batches from `table` until the program stops. A dataset whose rate
+  limiter blocks for 2 s ends (so a stop is noticed) and is reopened."""
+  from jumpy_acme import datasets  # pylint: disable=g-import-not-at-top
+  while not context.stop.is_set():
+    yield from datasets.make_dataset_iterator(
+        context.reverb_address, table, batch_size, device_put=True,
+        rate_limiter_timeout_ms=2000)
+
+
+def learner_worker(context, config: config_lib.HarnessingConfig,
+                   output_dir: str):
+  """DMPO's learner: steps until the program stops, then checkpoints."""
+  parts = _parts(config, seed=context.seed)
+  client = replay.connect(context.reverb_address)
+  builder = dmpo.DMPOBuilder(config.dmpo,
+                             checkpoint_dir=os.path.join(output_dir,
+                                                         'learner'))
+  jsonl = os.path.join(output_dir, 'learner.jsonl')
+  learner = builder.make_learner(
+      jax.random.PRNGKey(context.seed), parts.networks,
+      _batches(context, config.dmpo.replay_table_name,
+               config.dmpo.batch_size * config.dmpo.sgd_steps_per_update),
+      lambda label, steps_key=None: loggers.JSONLLogger(jsonl), parts.spec,
+      client)
+  try:
+    while not context.stop.is_set():
+      learner.step()
+      context.counter.increment(learner_steps=1)
+  except StopIteration:
+    pass  # The program stopped while the learner waited for data.
+  learner.checkpoint()
+
+
+def finetune_worker(context, config: config_lib.HarnessingConfig):
+  """Finetunes the jumpy decoder on the actors' skill transitions."""
+  parts = _parts(config, seed=context.seed)
+  networks, params, norm = parts.phase1
+  client = replay.connect(context.reverb_address)
+  finetuner = finetune.JumpyFinetuner(
+      networks, params, norm,
+      _batches(context, MODEL_TABLE, config.finetune_batch_size),
+      config.finetune_learning_rate, config.latent_scale,
+      variables.VariablePublisher(client, MODEL_VARIABLES),
+      config.model_publish_period)
+  try:
+    while not context.stop.is_set():
+      finetuner.step()
+      context.counter.increment(finetune_steps=1)
+  except StopIteration:
+    pass
+
+
+def evaluation_points(config: config_lib.HarnessingConfig) -> List[int]:
+  """Environment steps at which the evaluator evaluates: 0, every
+  eval_every, and the budget."""
+  points = list(range(0, config.env_steps, config.eval_every))
+  return points + [config.env_steps]
+
+
+def evaluator_worker(context, config: config_lib.HarnessingConfig,
+                     output_dir: str):
+  """Evaluates at each evaluation point; the return is the primitive
+  environment's undiscounted episode return."""
+  parts = _parts(config, seed=10_000 + config.seed)
+  client = replay.connect(context.reverb_address)
+  source = _policy_source(client, parts, config)
+  if config.plans:
+    model_source = (variables.VariableClient(
+        client, {'model': parts.phase1[1]}, table=MODEL_VARIABLES)
+                    if config.finetunes else None)
+    actor = acting.PlanningActor(
+        _planning_policy(config, parts), jax.random.PRNGKey(context.seed),
+        source, parts.phase1[1], model_source)
+  else:
+    actor = dmpo.DMPOActor(
+        jax.jit(dmpo.make_policy(parts.networks, evaluation=True)),
+        jax.random.PRNGKey(context.seed), source)
+  env = parts.environment
+  log = loggers.CSVLogger(os.path.join(output_dir, 'evaluation.csv'))
+  for point in evaluation_points(config):
+    while context.counter.get_counts()['env_steps'] < point:
+      if context.stop.is_set():
+        return
+      time.sleep(0.5)
+    counts = context.counter.get_counts()
+    actor.update(wait=True)
+    returns = []
+    for _ in range(config.eval_episodes):
+      timestep = env.reset()
+      actor.observe_first(timestep)
+      total = 0.0
+      while not timestep.last():
+        timestep = env.step(actor.select_action(timestep.observation))
+        total += float(timestep.reward)
+      returns.append(total)
+    log.write({'env_steps': point, 'actual_env_steps': counts['env_steps'],
+               'learner_steps': counts['learner_steps'],
+               'return_mean': float(np.mean(returns)),
+               'return_std': float(np.std(returns)),
+               'returns': json.dumps(returns)})
+    print(f'[evaluate] {config.method} seed {config.seed}: '
+          f'{point:,} env steps -> return {np.mean(returns):.1f} +- '
+          f'{np.std(returns):.1f}', flush=True)
+    context.counter.increment(evaluations=1)
+  log.close()
+
+
+def make_tables(config: config_lib.HarnessingConfig) -> List[reverb.Table]:
+  parts = _parts(config, seed=config.seed)
+  tables = dmpo.DMPOBuilder(config.dmpo).make_replay_tables(parts.spec)
+  if config.finetunes:
+    spi = config.dmpo.samples_per_insert or 32.0
+    tables += [
+        reverb.Table(
+            name=MODEL_TABLE, sampler=reverb.selectors.Uniform(),
+            remover=reverb.selectors.Fifo(),
+            max_size=config.dmpo.max_replay_size,
+            rate_limiter=reverb.rate_limiters.SampleToInsertRatio(
+                samples_per_insert=spi,
+                min_size_to_sample=config.finetune_batch_size,
+                error_buffer=max(2 * spi, config.finetune_batch_size * spi)),
+            signature=reverb_adders.NStepTransitionAdder.signature(
+                parts.spec)),
+        variables.make_variable_table(MODEL_VARIABLES)]
+  parts.environment.close()
+  return tables
+
+
+def run(config: config_lib.HarnessingConfig, output_dir: str,
+        num_actors: int = 1) -> Dict[str, float]:
+  """Runs actors, learner, (finetuner) and evaluator until the last
+  evaluation; returns the final counts. The learner resumes from
+  output_dir/learner if a checkpoint is there."""
+  os.makedirs(output_dir, exist_ok=True)
+  with open(os.path.join(output_dir, 'config.json'), 'w') as f:
+    json.dump(dataclasses.asdict(config), f, indent=1, default=str)
+  launcher = LocalLauncher(tables=make_tables(config),
+                           counter_keys=COUNTER_KEYS)
+  launcher.add_workers('actor', actor_worker, num=num_actors,
+                       seed=config.seed, config=config)
+  launcher.add_workers('learner', learner_worker, seed=config.seed,
+                       config=config, output_dir=output_dir)
+  if config.finetunes:
+    launcher.add_workers('finetuner', finetune_worker, seed=config.seed,
+                         config=config)
+  launcher.add_workers('evaluator', evaluator_worker, seed=config.seed,
+                       config=config, output_dir=output_dir)
+  total = len(evaluation_points(config))
+  start = time.time()
+  last = [0.0]
+
+  def progress(counts):
+    if time.time() - last[0] >= 15:
+      last[0] = time.time()
+      elapsed = time.time() - start
+      rate = counts['env_steps'] / max(elapsed, 1e-9)
+      print(f'[train_rl] {config.method} seed {config.seed}: '
+            f'{int(counts["env_steps"]):,}/{config.env_steps:,} env steps '
+            f'({rate:.0f}/s) | learner {int(counts["learner_steps"])} | '
+            f'evaluations {int(counts["evaluations"])}/{total} | elapsed '
+            f'{elapsed:.0f} s', flush=True)
+
+  return launcher.run(stop_when=lambda c: c['evaluations'] >= total,
+                      on_poll=progress)

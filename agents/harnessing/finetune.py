@@ -1,0 +1,104 @@
+"""RL-HL + Planning + Finetune: the jumpy decoder learns from phase 2.
+
+From the skill transitions the planning actors collect (s_t, z, s_t+K),
+with z held for K primitive steps, the jumpy decoder p(s_t+K | s_t, z) is
+trained with the state term of the phase-1 loss (Eq. 2):
+  L = beta_s * || decode_jumpy(phi(s_t), z) - normalise(s_t+K - s_t) ||^2,
+averaged over the batch. Only the jumpy decoder's parameters change: the
+embedding phi is shared with the action decoder, which must keep acting as
+it learned to.
+"""
+
+from typing import Any, Dict, Iterator, NamedTuple, Optional
+
+import chex
+import jax
+import jax.numpy as jnp
+import optax
+
+from jumpy_acme import types
+from jumpy_acme import variables
+from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.agents.skill_vae import networks as networks_lib
+
+_DECODER = 'jumpy_decoder'
+
+
+class FinetuneState(NamedTuple):
+  params: Any          # All phase-1 parameters (only the decoder changes).
+  opt_state: Any       # Of the jumpy decoder's parameters.
+  steps: jax.Array
+
+
+def make_finetune_update(networks: networks_lib.SkillVAENetworks,
+                         normalization: losses.Normalization,
+                         optimizer: optax.GradientTransformation,
+                         latent_scale: float, beta_s: float):
+  """Pure update(state, transitions [B]) -> (state, metrics).
+
+  transitions: observation s_t [B, S], action u [B, Z] (z = latent_scale *
+  u), next_observation s_t+K [B, S] (one skill step later).
+  """
+  def loss_fn(decoder, params, transitions):
+    params = {'params': {**params['params'], _DECODER: decoder}}
+
+    def one(s_t, u, s_tpk):
+      chex.assert_rank([s_t, u, s_tpk], 1)
+      predicted = networks.decode_jumpy(
+          params, normalization.standardise(s_t), latent_scale * u)
+      target = normalization.normalise_delta(s_tpk - s_t)
+      return jnp.sum((predicted - target) ** 2)
+    errors = jax.vmap(one)(transitions.observation, transitions.action,
+                           transitions.next_observation)
+    return beta_s * jnp.mean(errors), jnp.mean(errors)
+
+  def update(state: FinetuneState, transitions: types.Transition):
+    decoder = state.params['params'][_DECODER]
+    (loss, error), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        decoder, state.params, transitions)
+    updates, opt_state = optimizer.update(grads, state.opt_state, decoder)
+    decoder = optax.apply_updates(decoder, updates)
+    params = {'params': {**state.params['params'], _DECODER: decoder}}
+    return (FinetuneState(params, opt_state, state.steps + 1),
+            {'model_loss': loss, 'model_squared_error': error})
+  return update
+
+
+class JumpyFinetuner:
+  """Finetunes the jumpy decoder and publishes {'model': params} (NOT pure:
+  holds the state, the iterator and the publisher)."""
+
+  def __init__(self, networks: networks_lib.SkillVAENetworks, params,
+               normalization: losses.Normalization,
+               iterator: Iterator[Any], learning_rate: float,
+               latent_scale: float,
+               publisher: Optional[variables.VariablePublisher] = None,
+               publish_period: int = 50):
+    optimizer = optax.adam(learning_rate)
+    self._state = FinetuneState(
+        params, optimizer.init(params['params'][_DECODER]),
+        jnp.zeros((), jnp.int32))
+    self._update = jax.jit(make_finetune_update(
+        networks, normalization, optimizer, latent_scale,
+        networks.config.beta_s))
+    self._iterator = iterator
+    self._publisher = publisher
+    self._period = publish_period
+    self._publish()
+
+  @property
+  def params(self):
+    return self._state.params
+
+  def _publish(self):
+    if self._publisher is not None:
+      self._publisher.publish({'model': self._state.params},
+                              version=int(self._state.steps))
+
+  def step(self) -> Dict[str, float]:
+    sample = next(self._iterator)
+    transitions = getattr(sample, 'data', sample)
+    self._state, metrics = self._update(self._state, transitions)
+    if int(self._state.steps) % self._period == 0:
+      self._publish()
+    return {k: float(v) for k, v in metrics.items()}

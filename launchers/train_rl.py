@@ -1,0 +1,243 @@
+r"""Phase 2 with learning: DMPO from scratch, RL-HL, RL-HL + Planning (+
+Finetune), with learning curves (paper, Table 1, Figures 3-4).
+
+  python -m jumpy_acme.launchers.train_rl --method=rl_hl --task=reach_red \
+      --phase1_checkpoint=runs/phase1_k10 --env_steps=50000 --num_seeds=2
+  python -m jumpy_acme.launchers.train_rl --method=scratch --task=reach_red \
+      --env_steps=50000 --num_seeds=2 \
+      --zero_shot=results/table3/results.json
+
+Each seed is one local distributed program (Reverb, --num_actors actor
+processes, the learner, the evaluator; agents/harnessing/distributed.py)
+that stops after the evaluation at --env_steps primitive environment steps.
+The learner checkpoints to --output/<method>/seed_<s>/learner and a rerun
+resumes from it. Output in --output/<method>: per-seed evaluation.csv and
+learner.jsonl, curve.csv (mean +- std over seeds of the evaluation return
+against environment steps) and curve.png, drawing every method found under
+--output (so a second method's run adds to the same plot) and, from
+--zero_shot (evaluate.py's results.json), Random-HL and Zero-shot via
+Planning as horizontal reference lines.
+
+--task may be any task, base behaviours included (docs/tasks.md): with
+--method=scratch and --save_policy the run trains that behaviour with DMPO
+on its shaped reward, and collect.py --dmpo_policies uses the saved policy
+in place of the scripted one.
+"""
+
+import csv
+import dataclasses
+import glob
+import json
+import os
+import shutil
+
+from absl import app
+from absl import flags
+from absl import logging
+import numpy as np
+
+from jumpy_acme.agents.dmpo import config as dmpo_config
+from jumpy_acme.agents.harnessing import config as config_lib
+from jumpy_acme.agents.planning import config as planning_config
+from jumpy_acme.environments.rgb_stacking import rewards
+
+_METHOD = flags.DEFINE_enum('method', 'rl_hl', list(config_lib.METHODS),
+                            'Harnessing option (paper, Table 1).')
+_TASK = flags.DEFINE_string('task', 'reach_red', 'Task (reward) to learn.')
+_PHASE1 = flags.DEFINE_string('phase1_checkpoint', None,
+                              'Phase-1 checkpoint (every method but '
+                              'scratch).')
+_SEED = flags.DEFINE_integer('seed', 0, 'First seed.')
+_NUM_SEEDS = flags.DEFINE_integer('num_seeds', 1,
+                                  'Seeds seed, seed+1, ... run one after '
+                                  'the other.')
+_NUM_ACTORS = flags.DEFINE_integer('num_actors', 1, 'Actor processes.')
+_ENV_STEPS = flags.DEFINE_integer('env_steps', 50_000,
+                                  'Primitive environment steps per seed.')
+_EVAL_EVERY = flags.DEFINE_integer('eval_every', 5_000,
+                                   'Environment steps between evaluations.')
+_EVAL_EPISODES = flags.DEFINE_integer('eval_episodes', 3,
+                                      'Episodes per evaluation.')
+_EPISODE_LENGTH = flags.DEFINE_integer('episode_length', 400,
+                                       'Steps per episode.')
+_ACTIONS_PER_LATENT = flags.DEFINE_integer(
+    'actions_per_latent', 10, 'Skill methods: steps a z is held.')
+_LATENT_SCALE = flags.DEFINE_float(
+    'latent_scale', 2.0, 'Skill methods: z = latent_scale * action.')
+# DMPO (defaults: agents/dmpo/config.py, from Acme).
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'DMPO batch.')
+_LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-4, 'DMPO Adam.')
+_SAMPLES_PER_INSERT = flags.DEFINE_float('samples_per_insert', 32.0,
+                                         'Replay samples per insert.')
+_MIN_REPLAY = flags.DEFINE_integer('min_replay_size', 1000,
+                                   'Transitions before learning starts.')
+_N_STEP = flags.DEFINE_integer('n_step', 5, 'n-step returns.')
+_POLICY_SIZES = flags.DEFINE_list('policy_sizes', ['256', '256', '256'],
+                                  'Policy LayerNorm-MLP sizes.')
+_CRITIC_SIZES = flags.DEFINE_list('critic_sizes', ['512', '512', '256'],
+                                  'Critic LayerNorm-MLP sizes.')
+_VMAX = flags.DEFINE_float('vmax', 150.0, 'Critic support [-vmax, vmax].')
+_UPDATE_PERIOD = flags.DEFINE_integer(
+    'variable_update_period', 200, 'Actor steps between parameter fetches.')
+# Planning methods.
+_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 200, 'Planner: N.')
+_HORIZON = flags.DEFINE_integer('horizon', 3, 'Planner: H jumps.')
+_FINETUNE_BATCH = flags.DEFINE_integer(
+    'finetune_batch_size', 64, 'Finetune: skill transitions per step.')
+_FINETUNE_LR = flags.DEFINE_float('finetune_learning_rate', 1e-4,
+                                  'Finetune: Adam step size.')
+_OUTPUT = flags.DEFINE_string('output', 'results/rl',
+                              'Root of per-method results.')
+_ZERO_SHOT = flags.DEFINE_string(
+    'zero_shot', None, 'evaluate.py results.json to draw as reference lines.')
+_SAVE_POLICY = flags.DEFINE_string(
+    'save_policy', None, 'scratch: save the final policy here (for '
+    'collect.py --dmpo_policies).')
+
+
+def _sizes(flag) -> tuple:
+  try:
+    return tuple(int(s) for s in flag.value)
+  except ValueError as e:
+    raise app.UsageError(f'--{flag.name}: integers expected, got '
+                         f'{flag.value}.') from e
+
+
+def make_config(seed: int) -> config_lib.HarnessingConfig:
+  dmpo = dmpo_config.DMPOConfig(
+      batch_size=_BATCH_SIZE.value, learning_rate=_LEARNING_RATE.value,
+      samples_per_insert=_SAMPLES_PER_INSERT.value,
+      min_replay_size=_MIN_REPLAY.value, n_step=_N_STEP.value,
+      policy_hidden_sizes=_sizes(_POLICY_SIZES),
+      critic_hidden_sizes=_sizes(_CRITIC_SIZES), vmax=_VMAX.value,
+      variable_update_period=_UPDATE_PERIOD.value, seed=seed)
+  if _METHOD.value != 'scratch':
+    # A latent action space: epsilon_mean per dimension (spec/acme.md).
+    from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
+    if not _PHASE1.value:
+      raise app.UsageError(f'--phase1_checkpoint: --method={_METHOD.value} '
+                           'acts with a phase-1 model; give its directory.')
+    latent = learning.load_checkpoint(_PHASE1.value)[0].latent_size
+    dmpo = dmpo.with_epsilon_mean_per_dimension(latent)
+  return config_lib.HarnessingConfig(
+      method=_METHOD.value, task=_TASK.value, dmpo=dmpo,
+      phase1_checkpoint=_PHASE1.value,
+      actions_per_latent=_ACTIONS_PER_LATENT.value,
+      latent_scale=_LATENT_SCALE.value,
+      planner=planning_config.PlannerConfig(num_samples=_NUM_SAMPLES.value,
+                                            horizon=_HORIZON.value),
+      finetune_batch_size=_FINETUNE_BATCH.value,
+      finetune_learning_rate=_FINETUNE_LR.value,
+      episode_length=_EPISODE_LENGTH.value, env_steps=_ENV_STEPS.value,
+      eval_every=_EVAL_EVERY.value, eval_episodes=_EVAL_EPISODES.value,
+      seed=seed)
+
+
+def read_curves(method_dir: str):
+  """{env_steps: [return_mean of each seed]} from seed_*/evaluation.csv."""
+  curves = {}
+  for path in sorted(glob.glob(os.path.join(method_dir, 'seed_*',
+                                            'evaluation.csv'))):
+    with open(path) as f:
+      for row in csv.DictReader(f):
+        curves.setdefault(int(float(row['env_steps'])), []).append(
+            float(row['return_mean']))
+  return dict(sorted(curves.items()))
+
+
+def write_curve(method_dir: str) -> list:
+  rows = [{'env_steps': x, 'mean': float(np.mean(v)),
+           'std': float(np.std(v)), 'seeds': len(v)}
+          for x, v in read_curves(method_dir).items()]
+  with open(os.path.join(method_dir, 'curve.csv'), 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=['env_steps', 'mean', 'std',
+                                           'seeds'])
+    writer.writeheader()
+    writer.writerows(rows)
+  return rows
+
+
+LABELS = {'scratch': 'RL-from-scratch', 'rl_hl': 'RL-HL',
+          'rl_hl_planning': 'RL-HL + Planning',
+          'rl_hl_planning_finetune': 'RL-HL + Planning + Finetune'}
+
+
+def plot(root: str, task: str, zero_shot: str = None) -> str:
+  """curve.png in the style of Figures 3-4: every method under `root`."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for method in config_lib.METHODS:
+    curves = read_curves(os.path.join(root, method))
+    if not curves:
+      continue
+    x = np.array(list(curves))
+    mean = np.array([np.mean(v) for v in curves.values()])
+    std = np.array([np.std(v) for v in curves.values()])
+    seeds = max(len(v) for v in curves.values())
+    ax.plot(x, mean, label=f'{LABELS[method]} ({seeds} seeds)')
+    ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+  if zero_shot:
+    with open(zero_shot) as f:
+      results = json.load(f)['results']
+    styles = iter(['--', ':', '-.'])
+    for row in results:
+      if row['task'] == task and 'K=1' not in row['setting']:
+        ax.axhline(row['mean'], color='grey', linestyle=next(styles, '--'),
+                   label=f'{row["setting"]} (zero-shot)')
+  ax.set_xlabel('environment steps')
+  ax.set_ylabel('evaluation return (400 steps)')
+  ax.set_title(task)
+  ax.legend(fontsize=8)
+  fig.tight_layout()
+  path = os.path.join(root, 'curve.png')
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+  return path
+
+
+def main(argv):
+  del argv
+  if not flags.FLAGS['verbosity'].present:
+    logging.set_verbosity(logging.WARNING)
+  rewards.get_task(_TASK.value)  # Names the valid tasks if unknown.
+  if _NUM_SEEDS.value < 1:
+    raise app.UsageError(f'--num_seeds: expected >= 1, got '
+                         f'{_NUM_SEEDS.value}.')
+  if _SAVE_POLICY.value and _METHOD.value != 'scratch':
+    raise app.UsageError('--save_policy: only with --method=scratch (a '
+                         'policy on primitive actions).')
+  from jumpy_acme.agents.harnessing import distributed  # pylint: disable=g-import-not-at-top
+  root = os.path.join(_OUTPUT.value, _TASK.value)
+  method_dir = os.path.join(root, _METHOD.value)
+  for seed in range(_SEED.value, _SEED.value + _NUM_SEEDS.value):
+    config = make_config(seed)  # Validates every value first.
+    seed_dir = os.path.join(method_dir, f'seed_{seed}')
+    if os.path.exists(os.path.join(seed_dir, 'done.json')):
+      print(f'[train_rl] seed {seed}: finished earlier, skipped.')
+      continue
+    if os.path.exists(os.path.join(seed_dir, 'evaluation.csv')):
+      os.remove(os.path.join(seed_dir, 'evaluation.csv'))  # Re-evaluated.
+    counts = distributed.run(config, seed_dir, _NUM_ACTORS.value)
+    with open(os.path.join(seed_dir, 'done.json'), 'w') as f:
+      json.dump(counts, f)
+  rows = write_curve(method_dir)
+  if _SAVE_POLICY.value:
+    learner = os.path.join(method_dir, f'seed_{_SEED.value}', 'learner')
+    shutil.copytree(learner, _SAVE_POLICY.value, dirs_exist_ok=True)
+    with open(os.path.join(_SAVE_POLICY.value, 'policy.json'), 'w') as f:
+      json.dump({'task': _TASK.value, 'config': dataclasses.asdict(
+          make_config(_SEED.value))}, f, indent=1, default=str)
+    print(f'[train_rl] policy saved to {_SAVE_POLICY.value}')
+  path = plot(root, _TASK.value, _ZERO_SHOT.value)
+  print(f'[train_rl] {LABELS[_METHOD.value]} on {_TASK.value}:')
+  for row in rows:
+    print(f'  {row["env_steps"]:>8,} env steps: {row["mean"]:8.2f} +- '
+          f'{row["std"]:.2f} ({row["seeds"]} seeds)')
+  print(f'[train_rl] curve: {os.path.join(method_dir, "curve.csv")}, '
+        f'{path}')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,175 @@
+"""Phase 2 with learning: the skill environment, the planning behaviour,
+finetuning the jumpy decoder, and train_rl.py end to end."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jumpy_acme import specs
+from jumpy_acme import types
+from jumpy_acme.agents import dmpo
+from jumpy_acme.agents import harnessing
+from jumpy_acme.agents import planning
+from jumpy_acme.agents import skill_vae
+from jumpy_acme.testing import fakes
+
+
+def test_skill_environment_holds_each_skill_and_sums_rewards():
+  # Rewards 1..25; skills held for 10 steps: 1+..+10, 11+..+20, 21+..+25.
+  env = fakes.SequenceEnvironment(episode_length=25, observation_size=3,
+                                  action_size=2)
+
+  def decode(state, z):  # Acts [z_0, t]: shows the skill and the state.
+    return jnp.stack([z[0], state[1]])
+  wrapped = harnessing.SkillEnvironment(env, decode, latent_size=4,
+                                        actions_per_latent=10,
+                                        latent_scale=2.0)
+  spec = wrapped.action_spec()
+  assert spec.shape == (4,) and spec.minimum == -1 and spec.maximum == 1
+  wrapped.reset()
+  rewards, discounts = [], []
+  for u in ([0.5, -0.5, 0.25, 0.0], [2.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.1]):
+    timestep = wrapped.step(np.array(u, np.float32))
+    rewards.append(float(timestep.reward))
+    discounts.append(float(timestep.discount))
+  assert timestep.last()
+  assert rewards == [55.0, 155.0, 115.0]
+  assert discounts == [1.0, 1.0, 0.0]        # The last primitive step ends.
+  assert wrapped.primitive_steps == 25
+  # z = 2 * clip(u), held for 10 steps, decoded at each step's state.
+  actions = np.array(env.actions)
+  np.testing.assert_allclose(actions[:, 0], [1.0] * 10 + [2.0] * 10 +
+                             [0.0] * 5)
+  np.testing.assert_allclose(actions[:, 1], np.arange(25))
+  with pytest.raises(ValueError, match=r'action: expected a skill of shape '
+                     r'\(4,\), got \(2,\)'):
+    wrapped.step(np.zeros(2, np.float32))
+  with pytest.raises(ValueError, match='actions_per_latent'):
+    harnessing.SkillEnvironment(env, decode, 4, actions_per_latent=0)
+
+
+def _tiny_vae():
+  config = skill_vae.SkillVAEConfig(K=10, embed_sizes=(16, 16, 8),
+                                    encoder_sizes=(16,), latent_size=4,
+                                    decoder_sizes=(16, 16))
+  networks = skill_vae.make_networks(config)
+  params = networks.init(jax.random.PRNGKey(0))
+  norm = skill_vae.Normalization(jnp.zeros(86), jnp.ones(86), -jnp.ones(86),
+                                 jnp.ones(86), jnp.ones(5))
+  return networks, params, norm
+
+
+def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
+  import optax  # pylint: disable=g-import-not-at-top
+  networks, params, norm = _tiny_vae()
+  rng = np.random.default_rng(0)
+  s = rng.normal(size=(32, 86)).astype(np.float32)
+  u = rng.uniform(-1, 1, size=(32, 4)).astype(np.float32)
+  # Next states: a fixed function of the skill the model must learn.
+  s_next = s + 0.3 * np.tanh(u @ rng.normal(size=(4, 86))).astype(np.float32)
+  batch = types.Transition(s, u, np.zeros(32, np.float32),
+                           np.ones(32, np.float32), s_next)
+  update = jax.jit(harnessing.make_finetune_update(
+      networks, norm, optax.adam(3e-3), latent_scale=2.0, beta_s=1.0))
+  state = harnessing.finetune.FinetuneState(
+      params, optax.adam(3e-3).init(params['params']['jumpy_decoder']),
+      jnp.zeros((), jnp.int32))
+  # The loss at the start, computed here from predict_next_state.
+  predicted = jax.vmap(lambda a, b: skill_vae.predict_next_state(
+      networks, params, norm, a, 2.0 * b))(s, u)
+  start = np.mean(np.sum(((predicted - s) - (s_next - s)) ** 2, axis=1))
+  first = None
+  for _ in range(200):
+    state, metrics = update(state, batch)
+    first = float(metrics['model_squared_error']) if first is None else first
+  np.testing.assert_allclose(first, start, rtol=1e-4)
+  assert float(metrics['model_squared_error']) < 0.3 * start
+  before, after = params['params'], state.params['params']
+  for name in before:
+    same = jax.tree_util.tree_all(jax.tree_util.tree_map(
+        lambda a, b: bool(jnp.all(a == b)), before[name], after[name]))
+    assert same == (name != 'jumpy_decoder'), name
+  assert int(state.steps) == 200
+
+
+def test_planning_policy_samples_skills_from_the_learned_proposal():
+  # One plan, one jump: the action is (scale * (mean + std * eps)) / scale
+  # for the planner's own noise eps, clipped: the proposal is pi's.
+  networks, params, norm = _tiny_vae()
+  spec = specs.EnvironmentSpec(
+      observations=specs.Array((86,), np.float32),
+      actions=specs.BoundedArray((4,), np.float32, -1.0, 1.0),
+      rewards=specs.Array((), np.float32),
+      discounts=specs.BoundedArray((), np.float32, 0.0, 1.0))
+  config = dmpo.DMPOConfig(policy_hidden_sizes=(8,), critic_hidden_sizes=(8,))
+  pi = dmpo.make_networks(spec, config)
+  pi_params = pi.policy_init(jax.random.PRNGKey(1))
+  policy = jax.jit(harnessing.make_planning_policy(
+      networks, norm, pi, lambda s: jnp.sum(s), planning.PlannerConfig(
+          num_samples=1, horizon=1), latent_scale=2.0))
+  state = jnp.asarray(np.random.default_rng(0).normal(size=86), jnp.float32)
+  key = jax.random.PRNGKey(7)
+  action = policy(pi_params, params, key, state)
+  mean, std = pi.policy_apply(pi_params, state)
+  eps = jax.random.normal(jax.random.split(key, 1)[0], (1, 1, 4))[0, 0]
+  np.testing.assert_allclose(action, jnp.clip(mean + std * eps, -1, 1),
+                             rtol=1e-5, atol=1e-6)
+
+
+def _train_rl(tmp_path, *args):
+  result = subprocess.run(
+      [sys.executable, '-m', 'jumpy_acme.launchers.train_rl',
+       '--task=reach_red', '--env_steps=60', '--eval_every=30',
+       '--eval_episodes=1', '--episode_length=20', '--min_replay_size=10',
+       '--batch_size=8', '--policy_sizes=8', '--critic_sizes=8',
+       f'--output={tmp_path / "rl"}', *args],
+      capture_output=True, text=True, timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return result
+
+
+def test_train_rl_learning_curves_and_resume(tmp_path):
+  _train_rl(tmp_path, '--method=scratch', '--num_seeds=2')
+  method = tmp_path / 'rl' / 'reach_red' / 'scratch'
+  for seed in (0, 1):
+    with open(method / f'seed_{seed}' / 'evaluation.csv') as f:
+      rows = list(csv.DictReader(f))
+    assert [int(float(r['env_steps'])) for r in rows] == [0, 30, 60]
+    for row in rows:
+      returns = json.loads(row['returns'])
+      assert len(returns) == 1 and 0 <= returns[0] <= 20
+      assert float(row['actual_env_steps']) >= float(row['env_steps'])
+    with open(method / f'seed_{seed}' / 'done.json') as f:
+      assert json.load(f)['env_steps'] >= 60
+  with open(method / 'curve.csv') as f:
+    curve = list(csv.DictReader(f))
+  assert [int(r['seeds']) for r in curve] == [2, 2, 2]
+  assert (tmp_path / 'rl' / 'reach_red' / 'curve.png').stat().st_size > 0
+  # A rerun finds both seeds done and only redraws.
+  again = _train_rl(tmp_path, '--method=scratch', '--num_seeds=2')
+  assert again.stdout.count('finished earlier, skipped') == 2
+
+
+def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
+  from tests import test_evaluate  # pylint: disable=g-import-not-at-top
+  test_evaluate._tiny_checkpoint(str(tmp_path / 'model'))  # pylint: disable=protected-access
+  _train_rl(tmp_path, '--method=rl_hl_planning_finetune',
+            f'--phase1_checkpoint={tmp_path / "model"}',
+            '--actions_per_latent=2', '--num_samples=8',
+            '--finetune_batch_size=2', '--min_replay_size=4')
+  seed = tmp_path / 'rl' / 'reach_red' / 'rl_hl_planning_finetune' / 'seed_0'
+  with open(seed / 'done.json') as f:
+    counts = json.load(f)
+  assert counts['env_steps'] >= 60
+  assert counts['learner_steps'] > 0 and counts['finetune_steps'] > 0
+  with open(seed / 'config.json') as f:
+    config = json.load(f)
+  # epsilon_mean per latent dimension (the tiny model's z has 4).
+  assert config['dmpo']['epsilon_mean'] == pytest.approx(0.0025 / 4)
