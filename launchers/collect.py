@@ -9,8 +9,16 @@ jumpy_acme/dataset_files.py, docs/data.md), with its statistics. With
 --reverb_address, the actors join a running server's table instead (e.g. a
 phase-1 learner's on-the-fly buffer).
 
+--dmpo_policies=behaviour:DIR[,behaviour:DIR...] makes the named base
+behaviours act with a DMPO policy trained on their shaped reward and saved
+by train_rl.py (--method=scratch --task=<behaviour> --save_policy=DIR)
+instead of their scripted controller: the policy's mean on the same 86-D
+state, plus the same velocity noise, recorded under the same behaviour id.
+
   python -m jumpy_acme.launchers.collect --num_actors=2 --num_episodes=10 \
       --output=data/phase1
+  python -m jumpy_acme.launchers.collect --num_actors=2 --num_episodes=10 \
+      --dmpo_policies=lift_red:policies/lift_red --output=data/phase1_dmpo
 """
 
 import json
@@ -58,6 +66,38 @@ _SHARD_SIZE = flags.DEFINE_integer('shard_size', 20_000,
                                    'Snippets per file on disk.')
 _CONNECT_TIMEOUT = flags.DEFINE_float(
     'connect_timeout_s', 30.0, 'How long to wait for a Reverb server.')
+_DMPO_POLICIES = flags.DEFINE_list(
+    'dmpo_policies', [], 'behaviour:DIR pairs: these base behaviours act with '
+    'the DMPO policy saved in DIR (train_rl.py --save_policy) instead of '
+    'their scripted controller.')
+
+
+def parse_dmpo_policies(values, behaviours):
+  """{behaviour: absolute DIR} from --dmpo_policies, each DIR checked."""
+  if not values:
+    return {}  # All scripted; no JAX in this process.
+  from jumpy_acme.agents.dmpo import saved_policy  # pylint: disable=g-import-not-at-top
+  policies = {}
+  for value in values:
+    name, _, directory = value.partition(':')
+    if name not in scripted.BEHAVIOURS or not directory:
+      raise app.UsageError(
+          '--dmpo_policies: expected behaviour:DIR pairs with behaviour one '
+          f'of {list(scripted.BEHAVIOURS)}; got {value!r}.')
+    if name in policies:
+      raise app.UsageError(f'--dmpo_policies: {name!r} given twice.')
+    if name not in behaviours:
+      raise app.UsageError(f'--dmpo_policies: {name!r} is not among '
+                           f'--behaviours={",".join(behaviours)}.')
+    try:
+      task, _ = saved_policy.read_policy_info(directory)
+    except (OSError, ValueError) as e:
+      raise app.UsageError(f'--dmpo_policies: {e}') from e
+    if task != name:
+      raise app.UsageError(f'--dmpo_policies: {directory} holds a policy for '
+                           f'{task!r}, given for {name!r}.')
+    policies[name] = os.path.abspath(directory)
+  return policies
 
 
 class _Progress:
@@ -133,6 +173,7 @@ def main(argv):
                          '--reverb_address (write to a running server).')
   if _NUM_EPISODES.value is None and _NUM_STEPS.value is None:
     raise app.UsageError('Give --num_episodes or --num_steps.')
+  dmpo_policies = parse_dmpo_policies(_DMPO_POLICIES.value, _BEHAVIOURS.value)
   config = scripted.ScriptedConfig(
       segment_length=_SEGMENT_LENGTH.value,
       behaviours_per_episode=_BEHAVIOURS_PER_EPISODE.value,
@@ -161,7 +202,8 @@ def main(argv):
       seed=_SEED.value, table=_TABLE.value, K=_K.value,
       max_episodes=plan.episodes, stride=_STRIDE.value,
       config=vars(config), behaviours=tuple(_BEHAVIOURS.value),
-      triplet=_TRIPLET.value, connect_timeout_s=_CONNECT_TIMEOUT.value)
+      triplet=_TRIPLET.value, connect_timeout_s=_CONNECT_TIMEOUT.value,
+      dmpo_policies=dmpo_policies)
   drain = _Drain(launcher, _TABLE.value, writer) if writer else None
   progress = _Progress(plan.steps, drain)
   print(f'[collect] {plan.episodes} episodes x {plan.episode_length} steps '
@@ -188,7 +230,8 @@ def main(argv):
         'seed': _SEED.value, 'num_actors': _NUM_ACTORS.value, 'K': _K.value,
         'stride': _STRIDE.value, 'behaviours': list(_BEHAVIOURS.value),
         'behaviour_names': list(scripted.BEHAVIOURS),
-        'scripted_config': vars(config), 'triplet': _TRIPLET.value,
+        'scripted_config': vars(config), 'dmpo_policies': dmpo_policies,
+        'triplet': _TRIPLET.value,
         'versions': _versions(), **summary})
     size = sum(os.path.getsize(os.path.join(_OUTPUT.value, f))
                for f in os.listdir(_OUTPUT.value))

@@ -91,8 +91,8 @@ _OUTPUT = flags.DEFINE_string('output', 'results/rl',
 _ZERO_SHOT = flags.DEFINE_string(
     'zero_shot', None, 'evaluate.py results.json to draw as reference lines.')
 _SAVE_POLICY = flags.DEFINE_string(
-    'save_policy', None, 'scratch: save the final policy here (for '
-    'collect.py --dmpo_policies).')
+    'save_policy', None, 'scratch: save the first seed\'s final policy here '
+    '(replacing what is there) for collect.py --dmpo_policies.')
 
 
 def _sizes(flag) -> tuple:
@@ -225,7 +225,9 @@ def main(argv):
   rows = write_curve(method_dir)
   if _SAVE_POLICY.value:
     learner = os.path.join(method_dir, f'seed_{_SEED.value}', 'learner')
-    shutil.copytree(learner, _SAVE_POLICY.value, dirs_exist_ok=True)
+    if os.path.exists(_SAVE_POLICY.value):  # No stale steps to load later.
+      shutil.rmtree(_SAVE_POLICY.value)
+    shutil.copytree(learner, _SAVE_POLICY.value)
     with open(os.path.join(_SAVE_POLICY.value, 'policy.json'), 'w') as f:
       json.dump({'task': _TASK.value, 'config': dataclasses.asdict(
           make_config(_SEED.value))}, f, indent=1, default=str)

@@ -8,9 +8,11 @@ other. Every step goes to the adder with extras naming where it came from:
               program-wide claim number; else actor_id * 1e6 + index),
    'step': int32 (step index in the episode)}
 so that snippets can be traced and checked (no window spans two episodes).
+A behaviour given a learned policy (`policies`, e.g. DMPO-trained base
+policies) acts with it instead of its scripted controller, under the same id.
 """
 
-from typing import Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 import dm_env
 from dm_env import specs
@@ -36,17 +38,37 @@ class BehaviourScheduleActor(core.Actor):
   def __init__(self, config: Optional[config_lib.ScriptedConfig] = None,
                adder: Optional[adders_base.Adder] = None, seed: int = 0,
                actor_id: int = 0,
-               behaviours: Sequence[str] = behaviours_lib.BEHAVIOURS):
+               behaviours: Sequence[str] = behaviours_lib.BEHAVIOURS,
+               policies: Optional[Mapping[
+                   str, Callable[[np.ndarray], np.ndarray]]] = None):
+    """Initializes the actor.
+
+    Args:
+      config: gains, noise and the schedule's shape.
+      adder: receives every step with its extras (None: no replay).
+      seed: seeds the schedule and the behaviours' noise.
+      actor_id: makes episode ids unique across actors.
+      behaviours: the base behaviours to draw from.
+      policies: behaviour name -> policy (state [86] -> action [5]) that
+        acts for it instead of the scripted controller (same noise, same
+        behaviour id in the extras).
+    """
     self._config = config or config_lib.ScriptedConfig()
     unknown = [b for b in behaviours if b not in behaviours_lib.BEHAVIOURS]
     if unknown or not behaviours:
       raise ValueError(f'behaviours: {unknown or "none"} given; valid '
                        f'behaviours: {list(behaviours_lib.BEHAVIOURS)}.')
+    policies = dict(policies or {})
+    unknown = [b for b in policies if b not in behaviours]
+    if unknown:
+      raise ValueError(f'policies: {unknown} given; expected names among '
+                       f'the behaviours drawn from: {list(behaviours)}.')
     self._names = tuple(behaviours)
     self._rng = np.random.default_rng(seed)
     self._controllers = {
         name: behaviours_lib.make_behaviour(
-            name, self._config, seed=int(self._rng.integers(2**31)))
+            name, self._config, seed=int(self._rng.integers(2**31)),
+            policy=policies.get(name))
         for name in self._names}
     self._adder = adder
     self._actor_id = actor_id

@@ -3,8 +3,9 @@
 Each behaviour maps the 86-D state to a 5-D action [vx, vy, vz, wz, grip]
 and may keep a phase between steps (NOT pure: plain numpy, one environment
 at a time; they feed data collection, not a jitted path). The paper's base
-policies were DMPO-trained on shaped rewards; DMPO-trained ones come with
-the [rl] issue, and these scripted ones are the default.
+policies were DMPO-trained on shaped rewards: `make_behaviour(name, policy=)`
+puts such a learned policy (agents/dmpo/saved_policy.py) in place of the
+scripted controller, with the same noise; the scripted ones are the default.
 """
 
 from typing import Callable, Dict, Optional
@@ -72,6 +73,17 @@ class MovePinch(Behaviour):
     holding = state[L['grasp']][0] == 2  # Keep holding what is held.
     action[4] = CLOSE if holding else OPEN
     return action
+
+
+class PolicyBehaviour(Behaviour):
+  """A learned policy (state [86] -> action [5]) in place of a controller."""
+
+  def __init__(self, config, rng, policy: Callable[[np.ndarray], np.ndarray]):
+    super().__init__(config, rng)
+    self._policy = policy
+
+  def act(self, state):
+    return np.asarray(self._policy(state), np.float64)
 
 
 def _approach_target(config, pinch, obj):
@@ -151,8 +163,19 @@ BEHAVIOURS = (
 
 
 def make_behaviour(name: str, config: Optional[config_lib.ScriptedConfig]
-                   = None, seed: int = 0) -> Behaviour:
-  """A fresh scripted controller for one of BEHAVIOURS."""
+                   = None, seed: int = 0,
+                   policy: Optional[Callable[[np.ndarray], np.ndarray]]
+                   = None) -> Behaviour:
+  """A fresh controller for one of BEHAVIOURS.
+
+  Args:
+    name: one of BEHAVIOURS.
+    config: gains and noise.
+    seed: seeds the behaviour's noise.
+    policy: if given, state [86] -> action [5] (e.g. a DMPO-trained base
+      policy, agents/dmpo/saved_policy.py) acts instead of the scripted
+      controller, with the same noise and clipping.
+  """
   config = config or config_lib.ScriptedConfig()
   rng = np.random.default_rng(seed)
   makers: Dict[str, Callable[[], Behaviour]] = {
@@ -169,4 +192,6 @@ def make_behaviour(name: str, config: Optional[config_lib.ScriptedConfig]
   if name not in makers:
     raise ValueError(f'behaviour: {name!r} is unknown; valid behaviours: '
                      f'{list(BEHAVIOURS)}.')
+  if policy is not None:
+    return PolicyBehaviour(config, rng, policy)
   return makers[name]()

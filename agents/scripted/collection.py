@@ -4,6 +4,8 @@ Each process builds its own RGB-stacking simulator and writes snippets of
 the behaviour schedule through the SnippetAdder into a Reverb table. It
 claims episodes from the shared counter before running them, so a program
 runs exactly `max_episodes` episodes however many actors share the work.
+Behaviours named in `dmpo_policies` act with the DMPO policy saved in the
+given directory (agents/dmpo/saved_policy.py), loaded in each process.
 Counter keys used: episodes_claimed, actor_episodes, actor_steps.
 """
 
@@ -57,23 +59,33 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
                       config: Optional[Dict[str, Any]] = None,
                       behaviours: Sequence[str] = behaviours_lib.BEHAVIOURS,
                       triplet: str = 'rgb_test_random',
-                      connect_timeout_s: float = 30.0) -> None:
+                      connect_timeout_s: float = 30.0,
+                      dmpo_policies: Optional[Dict[str, str]] = None) -> None:
   """Runs claimed episodes until `max_episodes` are claimed or a stop.
 
   NOT jittable: a process body. `context` is a launcher.WorkerContext.
+  `dmpo_policies`: behaviour name -> directory of a saved DMPO policy that
+  acts for that behaviour (its mean, plus the scripted behaviours' noise).
   """
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   config = config_lib.ScriptedConfig(**(config or {}))
   episode_length = config.behaviours_per_episode * config.segment_length
   env = environments.make('reach_red', seed=context.seed, triplet=triplet,
                           episode_length=episode_length)
+  spec = specs.make_environment_spec(env)
+  policies = {}
+  if dmpo_policies:
+    from jumpy_acme.agents.dmpo import saved_policy  # pylint: disable=g-import-not-at-top
+    for name, directory in dmpo_policies.items():
+      policies[name], _ = saved_policy.load_policy(directory, spec)
   client = replay.connect(context.reverb_address, connect_timeout_s)
   adder = reverb_adders.SnippetAdder(
-      client, K=K, environment_spec=specs.make_environment_spec(env),
-      table=table, stride=stride, extras_spec=acting.extras_spec())
+      client, K=K, environment_spec=spec, table=table, stride=stride,
+      extras_spec=acting.extras_spec())
   actor = acting.BehaviourScheduleActor(config, adder, seed=context.seed,
                                         actor_id=context.index,
-                                        behaviours=behaviours)
+                                        behaviours=behaviours,
+                                        policies=policies)
   loop = environment_loop.EnvironmentLoop(
       env, actor, logger=loggers.NoOpLogger(),
       observers=[_StepCounter(context.counter)])
