@@ -43,8 +43,12 @@ install-render:
 	  exit 1; \
 	fi
 
+# The whole pipeline (collect -> phase 1 -> zero-shot evaluation), ~15 min
+# on 2 cores; SCALE=smoke (~5 min) or SCALE=paper (a big machine).
+SCALE ?= small
 run: $(STAMP)
-	$(PY) -m jumpy_acme.launchers.pipeline_demo --output_dir=$(RESULTS)/demo
+	$(PY) -m jumpy_acme.launchers.pipeline --scale=$(SCALE) \
+	  --output_dir=$(RESULTS)/pipeline
 
 test: $(STAMP)
 	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)

@@ -1,8 +1,8 @@
-r"""The most end-to-end run that exists today: collect -> Reverb -> learn.
+r"""A 30-second tour of the infrastructure: collect -> Reverb -> learn.
 
-Until the paper's pipeline exists (collect, train phase 1, evaluate),
-`make run` runs this. It exercises every piece built so far, on RGB-stacking
-(or, with --environment=point_mass, a tiny debugging environment):
+The paper's pipeline is launchers/pipeline.py (`make run`); this demo
+exercises the distributed plumbing alone, on RGB-stacking (or, with
+--environment=point_mass, a tiny debugging environment):
 
   random actors --SnippetAdder--> Reverb table of K-step snippets
   prefetching dataset iterator --> jitted SGD on a linear jumpy model

@@ -1,4 +1,5 @@
-"""`make run`'s job end to end at a tiny size: collect -> Reverb -> learn."""
+"""The infrastructure demo end to end at a tiny size: collect -> Reverb ->
+learn."""
 
 import json
 import os
