@@ -21,23 +21,17 @@ The paper's episode: red_hover_green, N = 1000, H = 3, K = 10, gamma_k = 1,
 drawn at steps 3, 44, 100 and 151 (the defaults here).
 """
 
-import ctypes.util
 import dataclasses
 import importlib.metadata
-import os
 import time
 
-# MuJoCo picks its GL backend when first imported, and scene.py's default
-# comes after its own `import mujoco`: choose headless OSMesa here, first.
-if not os.environ.get('MUJOCO_GL') and ctypes.util.find_library('OSMesa'):
-  os.environ['MUJOCO_GL'] = 'osmesa'
+from absl import app
+from absl import flags
+from absl import logging
+import jax
 
-from absl import app  # noqa: E402
-from absl import flags  # noqa: E402
-from absl import logging  # noqa: E402
-import jax  # noqa: E402
-
-from jumpy_acme.environments.rgb_stacking import rewards  # noqa: E402
+from jumpy_acme.environments.rgb_stacking import rewards
+from jumpy_acme.utils import xla_flags
 
 _CHECKPOINT = flags.DEFINE_string('checkpoint', None,
                                   'Phase-1 checkpoint directory.')
@@ -81,6 +75,7 @@ def _versions():
 
 def main(argv):
   del argv
+  xla_flags.prefer_legacy_cpu_runtime()  # Faster planning on CPU.
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)
   if not _CHECKPOINT.value:
