@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import rlax
 
 from jumpy_acme import specs
 from jumpy_acme import types
@@ -283,6 +284,47 @@ def test_projection_of_the_mean_equals_the_mean_of_projections():
       losses.categorical_target(jnp.float32(0.7), jnp.float32(0.9), logits,
                                 atoms), each.mean(0), rtol=1e-5, atol=1e-7)
   np.testing.assert_allclose(each.sum(-1), 1.0, rtol=1e-5)
+
+
+def test_losses_equal_rlax_called_in_its_own_batched_convention():
+  # Our per-state wrappers (duals already through softplus, vmapped over
+  # the batch) against rlax on [N, B] Q-values with the raw log-space dual
+  # and softplus as rlax's projection_operator.
+  rng = np.random.default_rng(7)
+  n, b, d = 6, 5, 3
+  q = jnp.asarray(rng.normal(size=(n, b)) * 3.0, jnp.float32)  # [N, B]
+  log_temperature, epsilon = jnp.float32(-0.4), 0.1
+  rlax_loss, rlax_weights, num = rlax.mpo_compute_weights_and_temperature_loss(
+      q, rlax.LagrangePenalty(log_temperature, epsilon), losses.to_dual)
+  ours = lambda t: jax.vmap(lambda q_b: losses.e_step(
+      q_b, epsilon, losses.to_dual(t)))(q.T)
+  weights, loss = ours(log_temperature)
+  assert num == n
+  np.testing.assert_allclose(weights, rlax_weights.T, rtol=1e-6, atol=1e-7)
+  np.testing.assert_allclose(loss, rlax_loss, rtol=1e-6)
+  np.testing.assert_allclose(
+      jax.grad(lambda t: jnp.mean(ours(t)[1]))(log_temperature),
+      jax.grad(lambda t: jnp.mean(
+          rlax.mpo_compute_weights_and_temperature_loss(
+              q, rlax.LagrangePenalty(t, epsilon), losses.to_dual)[0]))(
+                  log_temperature), rtol=1e-5)
+  # KL penalty and dual, per dimension: kl [B, D], raw alphas [D].
+  kl = jnp.asarray(rng.uniform(0, 0.2, (b, d)), jnp.float32)
+  log_alpha = jnp.asarray(rng.normal(size=d), jnp.float32)
+  expected = rlax.compute_parametric_kl_penalty_and_dual_loss(
+      [(kl, rlax.LagrangePenalty(log_alpha, 0.05, per_dimension=True))],
+      losses.to_dual)
+  got = jax.vmap(losses.kl_penalty_and_dual_loss, (0, None, None))(
+      kl, losses.to_dual(log_alpha), 0.05)
+  for ours_part, rlax_part in zip(got, expected):
+    np.testing.assert_allclose(ours_part, rlax_part, rtol=1e-6)
+  # The projection, with unsorted source atoms partly outside the support.
+  atoms = jnp.linspace(-2.0, 2.0, 9)
+  z_p = jnp.asarray(rng.uniform(-3, 3, 12), jnp.float32)
+  probs = jax.nn.softmax(jnp.asarray(rng.normal(size=12), jnp.float32))
+  np.testing.assert_allclose(
+      losses.categorical_l2_project(z_p, probs, atoms),
+      rlax.categorical_l2_project(z_p, probs, atoms), rtol=1e-6, atol=1e-7)
 
 
 # Configuration, networks, builder.

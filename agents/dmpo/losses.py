@@ -27,10 +27,18 @@ second E-step on the cost c_n = -||a_n - clip(a_n, -1, 1)||_2 with its own
 temperature and bound epsilon_penalty; its weights are added to w.
 Duals are kept in log space and pass through softplus(x) + 1e-8.
 
-rlax (mpo_compute_weights_and_temperature_loss, categorical_l2_project)
-computes the same E-step and projection, but importing rlax after
-TensorFlow fails in this environment (rlax -> distrax -> TFP 0.25, which
-rejects the TF 2.15 that Reverb needs), so both are written out here.
+The E-step (rlax.mpo_compute_weights_and_temperature_loss), the KL
+penalties and their duals (rlax.compute_parametric_kl_penalty_and_dual_loss)
+and the L2 projection (rlax.categorical_l2_project) are rlax's; the wrappers
+here fix our conventions: one state, duals passed in already positive
+(identity projection), no gradient through Q or the E-step weights, and
+in each KL constraint sg(alpha) in the penalty and sg(KL) in the dual.
+rlax imports next to Reverb's TF 2.15 because constraints.txt pins
+tensorflow-probability 0.23 (TFP 0.25 rejects TF < 2.18). The Gaussian
+log-probabilities and per-dimension KLs stay closed forms: rlax's Gaussian
+helpers are deprecated and sum over dimensions. rlax.mpo_loss is not used:
+with action penalization the M-step weights are the sum of two E-steps'
+weights, which it cannot express.
 """
 
 from typing import Dict, NamedTuple, Tuple
@@ -39,6 +47,7 @@ import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
+import rlax
 
 from jumpy_acme.agents.dmpo import config as config_lib
 
@@ -81,6 +90,11 @@ def clip_dual_params(params: DualParams) -> DualParams:
 def to_dual(log_value: jax.Array) -> jax.Array:
   """softplus(x) + 1e-8: a positive multiplier from its log-space value."""
   return jax.nn.softplus(log_value) + _MPO_FLOAT_EPSILON
+
+
+def _already_positive(dual: jax.Array) -> jax.Array:
+  """rlax's projection_operator for duals that went through to_dual."""
+  return dual
 
 
 def gaussian_log_prob(action: jax.Array, mean: jax.Array,
@@ -131,14 +145,18 @@ def e_step(q_values: jax.Array, epsilon: float,
 
   Returns:
     weights [N] = softmax(Q / eta) (no gradient), and the dual loss []
-    eta * (epsilon + logsumexp(Q / eta) - log N) (gradient to eta only).
+    eta * (epsilon + logsumexp(Q / eta) - log N) (gradient to eta only),
+    both from rlax.mpo_compute_weights_and_temperature_loss.
   """
   chex.assert_rank([q_values, temperature], [1, 0])
-  tempered = jax.lax.stop_gradient(q_values) / temperature
-  weights = jax.nn.softmax(tempered)
-  log_mean_exp = (jax.scipy.special.logsumexp(tempered) -
-                  np.log(q_values.shape[0]))
-  loss = temperature * (epsilon + log_mean_exp)
+  # rlax lets gradients reach Q through the weights and the dual; we stop
+  # them (Q comes from the target critic; the weights are constants of the
+  # M-step).
+  loss, weights, _ = rlax.mpo_compute_weights_and_temperature_loss(
+      jax.lax.stop_gradient(q_values),
+      rlax.LagrangePenalty(alpha=temperature,
+                           epsilon=jnp.asarray(epsilon, temperature.dtype)),
+      projection_operator=_already_positive, sample_axis=0)
   return jax.lax.stop_gradient(weights), loss
 
 
@@ -155,11 +173,16 @@ def out_of_bound_cost(actions: jax.Array) -> jax.Array:
 def kl_penalty_and_dual_loss(kl: jax.Array, alpha: jax.Array,
                              epsilon: float) -> Tuple[jax.Array, jax.Array]:
   """sum sg(alpha) * KL (to the policy), sum alpha * (eps - sg(KL)) (to
-  alpha); kl and alpha both [D] (per dimension) or both []."""
+  alpha); kl and alpha both [D] (per dimension) or both []; alpha already
+  positive. rlax.compute_parametric_kl_penalty_and_dual_loss with one
+  constraint."""
+  chex.assert_rank(kl, {0, 1})
   chex.assert_equal_shape([kl, alpha])
-  loss_kl = jnp.sum(jax.lax.stop_gradient(alpha) * kl)
-  loss_alpha = jnp.sum(alpha * (epsilon - jax.lax.stop_gradient(kl)))
-  return loss_kl, loss_alpha
+  penalty = rlax.LagrangePenalty(
+      alpha=alpha, epsilon=jnp.asarray(epsilon, alpha.dtype),
+      per_dimension=kl.ndim == 1)
+  return rlax.compute_parametric_kl_penalty_and_dual_loss(
+      [(kl, penalty)], _already_positive, use_stop_gradient=True)
 
 
 def mpo_policy_loss(dual_params: DualParams, online_mean: jax.Array,
@@ -254,7 +277,7 @@ def categorical_l2_project(z_p: jax.Array, probs: jax.Array,
   its two neighbours on z_q in proportion to closeness:
     proj_i = sum_j probs_j max(0, 1 - |zc_j - z_q[i]| / w_ij),
   w_ij the gap from z_q[i] to its neighbour on zc_j's side (Bellemare et
-  al., 2017, Eq. 7; rlax.categorical_l2_project computes the same).
+  al., 2017, Eq. 7). rlax.categorical_l2_project, with a shape check.
 
   Args:
     z_p: [K] source atoms (any order).
@@ -266,15 +289,7 @@ def categorical_l2_project(z_p: jax.Array, probs: jax.Array,
   """
   chex.assert_rank([z_p, probs, z_q], 1)
   chex.assert_equal_shape([z_p, probs])
-  clipped = jnp.clip(z_p, z_q[0], z_q[-1])
-  delta = clipped[None, :] - z_q[:, None]                    # [L, K]
-  gaps = z_q[1:] - z_q[:-1]
-  inf = jnp.full((1,), jnp.inf, z_q.dtype)
-  gap_above = jnp.concatenate([gaps, inf])[:, None]          # [L, 1]
-  gap_below = jnp.concatenate([inf, gaps])[:, None]
-  width = jnp.where(delta >= 0, gap_above, gap_below)
-  weight = jnp.clip(1.0 - jnp.abs(delta) / width, 0.0, 1.0)  # [L, K]
-  return weight @ probs
+  return rlax.categorical_l2_project(z_p, probs, z_q)
 
 
 def categorical_target(r_t: jax.Array, discount_t: jax.Array,
