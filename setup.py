@@ -70,6 +70,8 @@ _INSTALL_REQUIRES = [
     'rlax>=0.1.7',
     'tensorboardX>=2.6',
     'tensorflow-cpu>=2.15,<2.16',  # dm-reverb 0.14 is built against TF 2.15.
+    # rlax -> distrax -> TFP; TFP >= 0.24 refuses to import next to TF 2.15.
+    'tensorflow-probability>=0.23,<0.24',
 ]
 
 _EXTRAS_REQUIRE = {
