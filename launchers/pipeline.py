@@ -42,9 +42,9 @@ class Scale:
 
 
 SCALES = {
-    # About 15 minutes on 2 cores: 16k environment steps of data.
-    'small': Scale(collect_episodes=40, k10_steps=800, k1_steps=500,
-                   tasks='reach_red,lift_red', episodes=3),
+    # About 15 minutes on 2 cores: 36k environment steps of data.
+    'small': Scale(collect_episodes=90, k10_steps=2000, k1_steps=1000,
+                   tasks='reach_red,lift_red,red_hover_blue', episodes=3),
     # A few minutes: to check that every stage runs.
     'smoke': Scale(collect_episodes=6, k10_steps=20, k1_steps=20,
                    tasks='reach_red', episodes=1, num_samples=100),
