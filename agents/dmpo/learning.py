@@ -20,7 +20,6 @@ learner given a checkpoint directory that holds checkpoints resumes from the
 latest one.
 """
 
-import dataclasses
 import functools
 import time
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
@@ -30,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jumpy_acme import checkpointing
 from jumpy_acme import core
 from jumpy_acme import types
 from jumpy_acme import variables
@@ -264,10 +264,10 @@ class DMPOLearner(core.Learner):
     self._wait_seconds = 0.0
     self._manager = None
     if checkpoint_dir is not None:
-      self._manager = _CheckpointManager(checkpoint_dir, config)
-      restored = self._manager.restore_latest(self._state)
+      self._manager = make_checkpoint_manager(checkpoint_dir, config)
+      restored = self._manager.restore_latest(state=self._state)
       if restored is not None:
-        self._state = restored
+        self._state = restored['state']
     self._publish()
 
   @property
@@ -308,9 +308,13 @@ class DMPOLearner(core.Learner):
                               version=int(self._state.steps))
 
   def checkpoint(self):
-    """Saves the state now (if the learner has a checkpoint directory)."""
+    """Saves now, if the learner has a checkpoint directory.
+
+    One orbax checkpoint at the current SGD step with the items 'state'
+    (the TrainingState) and 'config'.
+    """
     if self._manager is not None:
-      self._manager.save(self._state)
+      self._manager.save(int(self._state.steps), state=self._state)
 
   def get_variables(self, names: Sequence[str]) -> List[Any]:
     """'policy', 'critic', 'target_policy', 'target_critic' or 'dual'."""
@@ -336,47 +340,14 @@ class DMPOLearner(core.Learner):
     self._publish()
 
 
-class _CheckpointManager:
-  """Orbax checkpoints of the learner's state and config."""
+def make_checkpoint_manager(directory: str, config: config_lib.DMPOConfig
+                            ) -> checkpointing.CheckpointManager:
+  """The learner's orbax checkpoints in `directory` (NOT jittable).
 
-  def __init__(self, directory: str, config: config_lib.DMPOConfig):
-    import os  # pylint: disable=g-import-not-at-top
-    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
-    self._ocp = ocp
-    self._config = config
-    self._manager = ocp.CheckpointManager(
-        os.path.abspath(directory),
-        options=ocp.CheckpointManagerOptions(
-            max_to_keep=config.checkpoints_to_keep, create=True,
-            enable_async_checkpointing=False))
-
-  def save(self, state: TrainingState):
-    ocp = self._ocp
-    self._manager.save(int(state.steps), args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state._asdict()),
-        config=ocp.args.JsonSave(dataclasses.asdict(self._config))))
-    self._manager.wait_until_finished()
-
-  def restore_latest(self, template: TrainingState) -> Optional[TrainingState]:
-    ocp = self._ocp
-    step = self._manager.latest_step()
-    if step is None:
-      return None
-    saved = self._manager.restore(step, args=ocp.args.Composite(
-        config=ocp.args.JsonRestore()))['config']
-    mismatched = [
-        f'{name}: checkpoint {saved.get(name)!r}, config '
-        f'{getattr(self._config, name)!r}'
-        for name in _STRUCTURAL_FIELDS
-        if _as_tuple(saved.get(name)) != _as_tuple(getattr(self._config,
-                                                           name))]
-    if mismatched:
-      raise ValueError('checkpoint_dir: the checkpoint was written with '
-                       'another model: ' + '; '.join(mismatched) + '.')
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(template._asdict())))['state']
-    return TrainingState(**restored)
-
-
-def _as_tuple(value):
-  return tuple(value) if isinstance(value, (list, tuple)) else value
+  Each checkpoint holds the items 'state' (the TrainingState) and 'config'
+  (the DMPOConfig as JSON); restoring refuses a checkpoint whose network
+  structure (_STRUCTURAL_FIELDS) differs from `config`'s.
+  """
+  return checkpointing.CheckpointManager(
+      directory, config, _STRUCTURAL_FIELDS,
+      max_to_keep=config.checkpoints_to_keep)

@@ -113,11 +113,11 @@ def load_policy(
     environment_spec = _environment_spec(task)
   networks = networks_lib.make_networks(environment_spec, config)
   template = learning.init_training_state(networks, jax.random.PRNGKey(0))
-  manager = learning._CheckpointManager(directory, config)  # pylint: disable=protected-access
-  state = manager.restore_latest(template)
-  if state is None:
+  restored = learning.make_checkpoint_manager(directory, config).restore_latest(
+      state=template)
+  if restored is None:
     _fail(directory, 'no checkpoint that orbax can read')
-  params = state.policy_params
+  params = restored['state'].policy_params
   key = jax.random.PRNGKey(0)  # Unused: the evaluation policy is the mean.
   step = jax.jit(acting.make_policy(networks, evaluation=True))
   dtype = np.dtype(environment_spec.actions.dtype)

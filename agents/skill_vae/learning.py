@@ -9,7 +9,6 @@ normalisation statistics, config). A learner given a checkpoint directory
 that already holds checkpoints resumes from the latest one.
 """
 
-import dataclasses
 import functools
 import time
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
@@ -19,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jumpy_acme import checkpointing
 from jumpy_acme import core
 from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents.skill_vae import config as config_lib
@@ -172,10 +172,14 @@ class SkillVAELearner(core.Learner):
     self._steps = 0
     self._manager = None
     if checkpoint_dir is not None:
-      self._manager = _CheckpointManager(checkpoint_dir, config)
-      restored = self._manager.restore_latest(self._state, normalization)
+      self._manager = checkpointing.CheckpointManager(
+          checkpoint_dir, config, _STRUCTURAL_FIELDS,
+          max_to_keep=config.checkpoints_to_keep)
+      restored = self._manager.restore_latest(state=self._state,
+                                              normalization=normalization)
       if restored is not None:
-        self._state, self._normalization = restored
+        self._state = restored['state']
+        self._normalization = restored['normalization']
 
   @property
   def state(self) -> TrainingState:
@@ -215,8 +219,14 @@ class SkillVAELearner(core.Learner):
     return metrics
 
   def checkpoint(self):
+    """Saves now, if the learner has a checkpoint directory.
+
+    One orbax checkpoint at the current SGD step with the items 'state'
+    (the TrainingState), 'normalization' (the statistics) and 'config'.
+    """
     if self._manager is not None:
-      self._manager.save(self._state, self._normalization)
+      self._manager.save(int(self._state.step), state=self._state,
+                         normalization=self._normalization)
 
   def get_variables(self, names: Sequence[str]) -> List[Any]:
     """'params' (all), 'normalization', or a module: 'embedder', 'encoder',
@@ -242,56 +252,6 @@ class SkillVAELearner(core.Learner):
     self._state = state
 
 
-class _CheckpointManager:
-  """Orbax checkpoints of the learner's state, statistics and config."""
-
-  def __init__(self, directory: str, config: config_lib.SkillVAEConfig):
-    import os  # pylint: disable=g-import-not-at-top
-    import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
-    self._ocp = ocp
-    self._config = config
-    self._manager = ocp.CheckpointManager(
-        os.path.abspath(directory),
-        options=ocp.CheckpointManagerOptions(
-            max_to_keep=config.checkpoints_to_keep, create=True,
-            enable_async_checkpointing=False))
-
-  def save(self, state: TrainingState, normalization: losses.Normalization):
-    ocp = self._ocp
-    self._manager.save(int(state.step), args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state._asdict()),
-        normalization=ocp.args.StandardSave(normalization._asdict()),
-        config=ocp.args.JsonSave(dataclasses.asdict(self._config))))
-    self._manager.wait_until_finished()
-
-  def restore_latest(self, template: TrainingState,
-                     normalization: losses.Normalization):
-    ocp = self._ocp
-    step = self._manager.latest_step()
-    if step is None:
-      return None
-    saved = self._manager.restore(step, args=ocp.args.Composite(
-        config=ocp.args.JsonRestore()))['config']
-    mismatched = [
-        f'{name}: checkpoint {saved.get(name)!r}, config '
-        f'{getattr(self._config, name)!r}'
-        for name in _STRUCTURAL_FIELDS
-        if _as_tuple(saved.get(name)) != _as_tuple(getattr(self._config,
-                                                           name))]
-    if mismatched:
-      raise ValueError('checkpoint_dir: the checkpoint was written with '
-                       'another model: ' + '; '.join(mismatched) + '.')
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(template._asdict()),
-        normalization=ocp.args.StandardRestore(normalization._asdict())))
-    return (TrainingState(**restored['state']),
-            losses.Normalization(**restored['normalization']))
-
-
-def _as_tuple(value):
-  return tuple(value) if isinstance(value, (list, tuple)) else value
-
-
 def load_checkpoint(checkpoint_dir: str, step: Optional[int] = None):
   """(config, params, normalization) of a saved phase-1 model, for actors.
 
@@ -299,16 +259,11 @@ def load_checkpoint(checkpoint_dir: str, step: Optional[int] = None):
     checkpoint_dir: a learner's checkpoint directory.
     step: which checkpoint (default: the latest).
   """
-  import os  # pylint: disable=g-import-not-at-top
-  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
-  manager = ocp.CheckpointManager(
-      os.path.abspath(checkpoint_dir),
-      options=ocp.CheckpointManagerOptions(read_only=True, create=False))
+  manager = checkpointing.CheckpointManager(checkpoint_dir, read_only=True)
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'checkpoint: no checkpoint in {checkpoint_dir!r}.')
-  saved = manager.restore(step, args=ocp.args.Composite(
-      config=ocp.args.JsonRestore()))['config']
+  saved = manager.saved_config(step)
   config = config_lib.SkillVAEConfig(**{
       k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
   networks = networks_lib.make_networks(config)
@@ -317,8 +272,5 @@ def load_checkpoint(checkpoint_dir: str, step: Optional[int] = None):
                           jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
   normalization = losses.Normalization(*(jnp.zeros(config.state_size),) * 4,
                                        jnp.zeros(config.action_size))
-  restored = manager.restore(step, args=ocp.args.Composite(
-      state=ocp.args.StandardRestore(template._asdict()),
-      normalization=ocp.args.StandardRestore(normalization._asdict())))
-  return (config, restored['state']['params'],
-          losses.Normalization(**restored['normalization']))
+  restored = manager.restore(step, state=template, normalization=normalization)
+  return config, restored['state'].params, restored['normalization']
