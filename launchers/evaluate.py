@@ -21,7 +21,10 @@ Each episode runs --max_steps steps from a seeded random initial state
 --num_workers processes, each compiling a setting's agent once. Output:
 the mean +- std of the undiscounted return per task and setting as
 Markdown, CSV and JSON (with the configuration and the package versions)
-in --output.
+in --output. Every finished episode is appended to --output/episodes.jsonl
+at once; a rerun with the same output directory (after a crash or Ctrl-C,
+or with more --episodes) runs only the episodes not found there for the
+same setting, checkpoint step, task, episode, --max_steps and --seed.
 """
 
 import csv
@@ -164,6 +167,39 @@ def _episode(job):
   return index, task, episode, total
 
 
+def _checkpoint_step(directory: Optional[str]) -> Optional[int]:
+  """The latest step of a phase-1 checkpoint (what load_checkpoint reads)."""
+  if not directory:
+    return None
+  from jumpy_acme import checkpointing  # pylint: disable=g-import-not-at-top
+  return checkpointing.CheckpointManager(directory,
+                                         read_only=True).latest_step()
+
+
+def episode_key(setting: Setting, checkpoint_step: Optional[int], task: str,
+                episode: int, max_steps: int, seed: int) -> str:
+  """What makes an episode's return reusable by a later run, as JSON."""
+  return json.dumps({'setting': dataclasses.asdict(setting),
+                     'checkpoint_step': checkpoint_step, 'task': task,
+                     'episode': episode, 'max_steps': max_steps,
+                     'seed': seed}, sort_keys=True)
+
+
+def read_finished(path: str) -> Dict[str, float]:
+  """{episode_key: return} from an episodes.jsonl (a torn last line, from
+  a crash mid-write, is ignored)."""
+  finished = {}
+  if os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        try:
+          record = json.loads(line)
+        except json.JSONDecodeError:
+          continue
+        finished[record['key']] = record['return']
+  return finished
+
+
 def _versions():
   out = {}
   for name in ('jumpy-acme', 'jax', 'flax', 'mujoco', 'dm-robotics-moma'):
@@ -204,21 +240,40 @@ def main(argv):
                            _ACTIONS_PER_LATENT.value, _BASELINE_HORIZON.value)
   for s in settings:
     s.planner_config()  # Rejects bad planner values before any work.
-  jobs = [(i, s, task, e, _MAX_STEPS.value, _SEED.value)
-          for i, s in enumerate(settings) for task in _TASKS.value
-          for e in range(_EPISODES.value)]
-  returns = {s.label: {task: [] for task in _TASKS.value} for s in settings}
-  start = time.time()
-  with multiprocessing.get_context('spawn').Pool(_NUM_WORKERS.value) as pool:
-    for n, (i, task, _, total) in enumerate(
-        pool.imap_unordered(_episode, jobs), 1):
-      label = settings[i].label
-      returns[label][task].append(total)
-      elapsed = time.time() - start
-      print(f'[evaluate] {n}/{len(jobs)} episodes | {label} | {task}: '
-            f'{total:.1f} | elapsed {elapsed:.0f} s | ETA '
-            f'{elapsed / n * (len(jobs) - n):.0f} s', flush=True)
+  steps = {c: _checkpoint_step(c) for c in {s.checkpoint for s in settings}}
   os.makedirs(_OUTPUT.value, exist_ok=True)
+  episodes_path = os.path.join(_OUTPUT.value, 'episodes.jsonl')
+  finished = read_finished(episodes_path)
+  keys, jobs = {}, []
+  for i, s in enumerate(settings):
+    for task in _TASKS.value:
+      for e in range(_EPISODES.value):
+        keys[i, task, e] = episode_key(s, steps[s.checkpoint], task, e,
+                                       _MAX_STEPS.value, _SEED.value)
+        if keys[i, task, e] not in finished:
+          jobs.append((i, s, task, e, _MAX_STEPS.value, _SEED.value))
+  if len(jobs) < len(keys):
+    print(f'[evaluate] {len(keys) - len(jobs)} of {len(keys)} episodes '
+          f'finished in an earlier run ({episodes_path}); running the other '
+          f'{len(jobs)}.', flush=True)
+  start = time.time()
+  if jobs:
+    with multiprocessing.get_context('spawn').Pool(
+        _NUM_WORKERS.value) as pool, open(episodes_path, 'a') as log:
+      for n, (i, task, e, total) in enumerate(
+          pool.imap_unordered(_episode, jobs), 1):
+        finished[keys[i, task, e]] = total
+        log.write(json.dumps({'key': keys[i, task, e], 'return': total})
+                  + '\n')
+        log.flush()
+        elapsed = time.time() - start
+        print(f'[evaluate] {n}/{len(jobs)} episodes | {settings[i].label} | '
+              f'{task}: {total:.1f} | elapsed {elapsed:.0f} s | ETA '
+              f'{elapsed / n * (len(jobs) - n):.0f} s', flush=True)
+  returns = {s.label: {task: [finished[keys[i, task, e]]
+                              for e in range(_EPISODES.value)]
+                       for task in _TASKS.value}
+             for i, s in enumerate(settings)}
   rows = [{'setting': s.label, 'task': t, 'mean': float(np.mean(r)),
            'std': float(np.std(r)), 'episodes': len(r)}
           for s in settings for t, r in returns[s.label].items()]
@@ -236,7 +291,8 @@ def main(argv):
                              'planner': dict(s.planner)} for s in settings],
                'config': {'preset': _PRESET.value, 'tasks': _TASKS.value,
                           'episodes': _EPISODES.value,
-                          'max_steps': _MAX_STEPS.value, 'seed': _SEED.value},
+                          'max_steps': _MAX_STEPS.value, 'seed': _SEED.value,
+                          'checkpoint_steps': steps},
                'versions': _versions(),
                'seconds': time.time() - start}, f, indent=1)
   print(table)

@@ -108,3 +108,28 @@ def test_presets_follow_the_papers_tables():
   assert {s.checkpoint for s in table5} == {'k1'}
   with pytest.raises(app.UsageError, match='--baseline_checkpoint'):
     evaluate.make_settings('table3', 'planning', 'k10', None, planner, 1)
+
+
+def test_a_rerun_runs_only_the_episodes_not_yet_finished(tmp_path):
+  _tiny_checkpoint(str(tmp_path / 'model'))
+  out = tmp_path / 'resume'
+
+  def run(episodes):
+    result = subprocess.run(
+        [sys.executable, '-m', 'jumpy_acme.launchers.evaluate',
+         '--agent=random_hl', f'--checkpoint={tmp_path / "model"}',
+         '--tasks=reach_red', f'--episodes={episodes}', '--max_steps=4',
+         '--num_workers=1', f'--output={out}'], capture_output=True,
+        text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out / 'results.json') as f:
+      return result.stdout, json.load(f)['returns']['Random-HL']['reach_red']
+
+  _, first = run(2)
+  # A torn line, as a crash in the middle of a write would leave.
+  with open(out / 'episodes.jsonl', 'a') as f:
+    f.write('{"key": "trunc')
+  stdout, second = run(3)
+  assert '2 of 3 episodes finished in an earlier run' in stdout
+  assert stdout.count('[evaluate] 1/1 episodes') == 1
+  assert second[:2] == first and len(second) == 3
