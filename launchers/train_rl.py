@@ -77,7 +77,10 @@ _POLICY_SIZES = flags.DEFINE_list('policy_sizes', ['256', '256', '256'],
                                   'Policy LayerNorm-MLP sizes.')
 _CRITIC_SIZES = flags.DEFINE_list('critic_sizes', ['512', '512', '256'],
                                   'Critic LayerNorm-MLP sizes.')
-_VMAX = flags.DEFINE_float('vmax', 150.0, 'Critic support [-vmax, vmax].')
+_VMAX = flags.DEFINE_float(
+    'vmax', None, 'Critic support [-vmax, vmax]. Default: Acme\'s 150, or '
+    'for skill methods enough for a skill step\'s summed reward '
+    '(harnessing.config.default_vmax).')
 _UPDATE_PERIOD = flags.DEFINE_integer(
     'variable_update_period', 200, 'Actor steps between parameter fetches.')
 # Planning methods.
@@ -110,7 +113,12 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       samples_per_insert=_SAMPLES_PER_INSERT.value,
       min_replay_size=_MIN_REPLAY.value, n_step=_N_STEP.value,
       policy_hidden_sizes=_sizes(_POLICY_SIZES),
-      critic_hidden_sizes=_sizes(_CRITIC_SIZES), vmax=_VMAX.value,
+      critic_hidden_sizes=_sizes(_CRITIC_SIZES),
+      vmax=(_VMAX.value if _VMAX.value is not None else
+            config_lib.default_vmax(
+                _ACTIONS_PER_LATENT.value, _EPISODE_LENGTH.value,
+                dmpo_config.DMPOConfig.discount,
+                _METHOD.value in config_lib.SKILL_METHODS)),
       variable_update_period=_UPDATE_PERIOD.value, seed=seed)
   if _METHOD.value != 'scratch':
     # A latent action space: epsilon_mean per dimension (spec/acme.md).

@@ -173,3 +173,13 @@ def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
     config = json.load(f)
   # epsilon_mean per latent dimension (the tiny model's z has 4).
   assert config['dmpo']['epsilon_mean'] == pytest.approx(0.0025 / 4)
+
+
+def test_default_critic_support_covers_a_skill_steps_summed_reward():
+  # Rewards in [0, 1]: Q <= sum_t gamma^t r_t. A skill step sums 10
+  # primitive rewards over 40 skill steps: 10 (1 - 0.99^40) / 0.01 = 331.0.
+  assert harnessing.config.default_vmax(10, 400, 0.99, True) == 350.0
+  assert harnessing.config.default_vmax(10, 400, 1.0, True) == 400.0  # 10x40.
+  # One step per skill, or primitive actions: Acme's 150 already covers 98.
+  assert harnessing.config.default_vmax(1, 400, 0.99, True) == 150.0
+  assert harnessing.config.default_vmax(10, 400, 0.99, False) == 150.0

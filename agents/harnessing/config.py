@@ -1,6 +1,7 @@
 """Configuration of a phase-2 run: which harnessing option, on what."""
 
 import dataclasses
+import math
 from typing import Optional
 
 from jumpy_acme.agents.dmpo import config as dmpo_config
@@ -10,6 +11,26 @@ from jumpy_acme.agents.planning import config as planning_config
 METHODS = ('scratch', 'rl_hl', 'rl_hl_planning', 'rl_hl_planning_finetune')
 SKILL_METHODS = METHODS[1:]
 PLANNING_METHODS = METHODS[2:]
+
+
+def default_vmax(actions_per_latent: int, episode_length: int,
+                 discount: float, uses_skills: bool) -> float:
+  """DMPO's critic support bound [-vmax, vmax] for a phase-2 run.
+
+  Acme's 150 covers primitive-action control (our task rewards lie in
+  [0, 1], so Q <= 1 / (1 - gamma) = 100 at gamma 0.99). A skill step's
+  reward sums `actions_per_latent` primitive rewards, and an episode has
+  T = episode_length / actions_per_latent skill steps, so Q can reach
+  actions_per_latent * (1 - gamma^T) / (1 - gamma) (331 with the defaults),
+  past 150: the support then grows to that bound, rounded up to a multiple
+  of 50.
+  """
+  if not uses_skills:
+    return 150.0
+  steps = -(-episode_length // actions_per_latent)
+  bound = actions_per_latent * (
+      steps if discount == 1 else (1 - discount ** steps) / (1 - discount))
+  return float(max(150, 50 * math.ceil(bound / 50)))
 
 
 @dataclasses.dataclass(frozen=True)
