@@ -1,10 +1,10 @@
-"""launchers/evaluate.py on a tiny saved model, both agents."""
+"""Evaluation (agents/planning/evaluation.py and launchers/evaluate.py) on a
+tiny saved model, both agents."""
 
 import json
 import subprocess
 import sys
 
-from absl import app
 import jax
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from jumpy_acme.agents import skill_vae
 from jumpy_acme.agents.skill_vae import builder
 from jumpy_acme.agents.skill_vae import learning
 from jumpy_acme.agents.skill_vae import losses
-from jumpy_acme.launchers import evaluate
+from jumpy_acme.agents.planning import evaluation
 
 
 def _tiny_checkpoint(directory):
@@ -95,19 +95,23 @@ def test_table3_preset_runs_three_settings_on_the_same_episodes(tmp_path):
 
 def test_presets_follow_the_papers_tables():
   planner = {'num_samples': 1000, 'horizon': 3}
-  table4 = evaluate.make_settings('table4', 'planning', 'k10', None, planner,
-                                  1)
+  table4 = evaluation.make_settings('table4', 'planning', 'k10', None,
+                                    planner, 1)
   assert len(table4) == 4 * 5
   assert {(dict(s.planner)['horizon'], s.actions_per_latent)
           for s in table4} == {(h, a) for h in (1, 2, 3, 5)
                                for a in (1, 2, 10, 100, 200)}
-  table5 = evaluate.make_settings('table5', 'planning', None, 'k1', planner,
-                                  1)
+  table5 = evaluation.make_settings('table5', 'planning', None, 'k1',
+                                    planner, 1)
   assert [dict(s.planner)['horizon'] for s in table5] == [1, 2, 3, 5, 10, 30,
                                                          50]
   assert {s.checkpoint for s in table5} == {'k1'}
-  with pytest.raises(app.UsageError, match='--baseline_checkpoint'):
-    evaluate.make_settings('table3', 'planning', 'k10', None, planner, 1)
+  with pytest.raises(ValueError, match='baseline_checkpoint: preset table3'):
+    evaluation.make_settings('table3', 'planning', 'k10', None, planner, 1)
+  with pytest.raises(ValueError, match='checkpoint: a phase-1 checkpoint'):
+    evaluation.make_settings(None, 'planning', None, None, planner, 1)
+  with pytest.raises(ValueError, match="agent: expected one of"):
+    evaluation.make_settings(None, 'greedy', 'k10', None, planner, 1)
 
 
 def test_a_rerun_runs_only_the_episodes_not_yet_finished(tmp_path):

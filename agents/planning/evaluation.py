@@ -1,0 +1,295 @@
+"""Evaluating skill agents on tasks (paper, Tables 3-5), as library code.
+
+A `Setting` is one column of a table: an agent ('random_hl' or 'planning'),
+the phase-1 checkpoint it acts with, how long a chosen skill is held, and
+the planner's parameters. `make_settings` gives the columns of the paper's
+tables; `evaluate` runs every (setting, task, episode) in worker processes
+and writes the results. launchers/evaluate.py is its command line.
+
+Episode e of every setting starts from the same seeded state (environment
+seed `seed * 100_000 + e`, which also reseeds the agent). Every finished
+episode is appended to `output/episodes.jsonl` at once; `evaluate` reuses
+the episodes found there for the same setting, checkpoint step, task,
+episode index, max_steps and seed, so a rerun after a crash (or with more
+episodes) runs only what is missing. Host-side orchestration: NOT jittable.
+"""
+
+import csv
+import dataclasses
+import importlib.metadata
+import json
+import multiprocessing
+import os
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from jumpy_acme.agents.planning import config as config_lib
+
+TABLE4_HORIZONS = (1, 2, 3, 5)
+TABLE4_ACTIONS_PER_LATENT = (1, 2, 10, 100, 200)
+TABLE5_HORIZONS = (1, 2, 3, 5, 10, 30, 50)
+PRESETS = ('table3', 'table4', 'table5')
+AGENTS = ('planning', 'random_hl')
+EPISODES_FILE = 'episodes.jsonl'
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+  """One column of a table: an agent, its model and its planner."""
+  label: str
+  agent: str                    # 'planning' | 'random_hl'.
+  checkpoint: str
+  actions_per_latent: int
+  planner: tuple                # Sorted (name, value) of a PlannerConfig.
+
+  def planner_config(self) -> config_lib.PlannerConfig:
+    return config_lib.PlannerConfig(**dict(self.planner))
+
+
+def make_settings(preset: Optional[str], agent: str,
+                  checkpoint: Optional[str],
+                  baseline_checkpoint: Optional[str], planner: Dict,
+                  actions_per_latent: int,
+                  baseline_horizon: int = 3) -> List[Setting]:
+  """The settings a preset (or, with None, the single agent) evaluates.
+
+  Args:
+    preset: None, 'table3' (Random-HL, jumpy planning, K = 1 planning at
+      `baseline_horizon` jumps), 'table4' (jumpy planning, H in {1, 2, 3,
+      5} x actions per latent in {1, 2, 10, 100, 200}) or 'table5' (K = 1
+      planning, H in {1, 2, 3, 5, 10, 30, 50}).
+    agent: without a preset, 'planning' or 'random_hl'.
+    checkpoint: the K = 10 phase-1 checkpoint directory.
+    baseline_checkpoint: the K = 1 one (table3, table5).
+    planner: PlannerConfig fields as a dict; presets change the horizon.
+    actions_per_latent: steps a skill is held (table4 sets its own).
+    baseline_horizon: table3's K = 1 horizon.
+
+  Raises:
+    ValueError: an unknown preset or agent, or a missing checkpoint, named.
+  """
+  def setting(label, agent, checkpoint, apl=actions_per_latent, **changes):
+    return Setting(label, agent, checkpoint, apl,
+                   tuple(sorted({**planner, **changes}.items())))
+  if preset is not None and preset not in PRESETS:
+    raise ValueError(f'preset: expected one of {PRESETS} or None, got '
+                     f'{preset!r}.')
+  if preset in ('table3', 'table5') and not baseline_checkpoint:
+    raise ValueError(f'baseline_checkpoint: preset {preset} needs a K = 1 '
+                     'phase-1 checkpoint, got none.')
+  if preset != 'table5' and not checkpoint:
+    raise ValueError('checkpoint: a phase-1 checkpoint directory is needed, '
+                     'got none.')
+  if preset is None:
+    if agent not in AGENTS:
+      raise ValueError(f'agent: expected one of {AGENTS}, got {agent!r}.')
+    label = 'Random-HL' if agent == 'random_hl' else 'Planning'
+    return [setting(label, agent, checkpoint)]
+  if preset == 'table3':
+    return [setting('Random-HL', 'random_hl', checkpoint),
+            setting('Planning (jumpy)', 'planning', checkpoint),
+            setting('Planning (K=1)', 'planning', baseline_checkpoint,
+                    horizon=baseline_horizon)]
+  if preset == 'table4':
+    return [setting(f'H={h}, apl={a}', 'planning', checkpoint, a, horizon=h)
+            for h in TABLE4_HORIZONS for a in TABLE4_ACTIONS_PER_LATENT]
+  return [setting(f'K=1, H={h}', 'planning', baseline_checkpoint, 1,
+                  horizon=h) for h in TABLE5_HORIZONS]
+
+
+_ACTORS = {}  # Per worker process: (setting, task) -> a compiled actor.
+
+
+def _actor(setting: Setting, task: str):
+  """The setting's actor for `task`, built and compiled once per process."""
+  if (setting, task) in _ACTORS:
+    return _ACTORS[setting, task]
+  from jumpy_acme.agents.planning import acting  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.planning import models  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.planning import planner  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import networks as networks_lib  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  config, params, norm = learning.load_checkpoint(setting.checkpoint)
+  networks = networks_lib.make_networks(config)
+  if setting.agent == 'random_hl':
+    actor = acting.random_hl_actor(networks, params, norm,
+                                   setting.actions_per_latent)
+  else:
+    plan = planner.make_planner(
+        models.skill_vae_model(networks, params, norm),
+        rewards.jax_reward(task), config.latent_size,
+        setting.planner_config(), state_size=config.state_size)
+    actor = acting.planning_actor(networks, params, norm, plan,
+                                  setting.actions_per_latent)
+  _ACTORS[setting, task] = actor
+  return actor
+
+
+def run_episode(job):
+  """One episode in a worker process (NOT jittable: a process body).
+
+  Args:
+    job: (index, setting, task, episode, max_steps, seed).
+
+  Returns:
+    (index, task, episode, undiscounted return).
+  """
+  index, setting, task, episode, max_steps, seed = job
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  actor = _actor(setting, task)
+  episode_seed = seed * 100_000 + episode
+  actor.reseed(episode_seed)
+  env = environments.make(task, seed=episode_seed, episode_length=max_steps)
+  timestep = env.reset()
+  actor.observe_first(timestep)
+  total = 0.0
+  while not timestep.last():
+    action = actor.select_action(timestep.observation)
+    timestep = env.step(action)
+    actor.observe(action, timestep)
+    total += float(timestep.reward)
+  env.close()
+  return index, task, episode, total
+
+
+def checkpoint_step(directory: Optional[str]) -> Optional[int]:
+  """The latest step of a phase-1 checkpoint (what load_checkpoint reads)."""
+  if not directory:
+    return None
+  from jumpy_acme import checkpointing  # pylint: disable=g-import-not-at-top
+  return checkpointing.CheckpointManager(directory,
+                                         read_only=True).latest_step()
+
+
+def episode_key(setting: Setting, step: Optional[int], task: str,
+                episode: int, max_steps: int, seed: int) -> str:
+  """What makes an episode's return reusable by a later run, as JSON."""
+  return json.dumps({'setting': dataclasses.asdict(setting),
+                     'checkpoint_step': step, 'task': task,
+                     'episode': episode, 'max_steps': max_steps,
+                     'seed': seed}, sort_keys=True)
+
+
+def read_finished(path: str) -> Dict[str, float]:
+  """{episode_key: return} from an episodes.jsonl (a torn last line, from
+  a crash mid-write, is ignored)."""
+  finished = {}
+  if os.path.exists(path):
+    with open(path) as f:
+      for line in f:
+        try:
+          record = json.loads(line)
+        except json.JSONDecodeError:
+          continue
+        finished[record['key']] = record['return']
+  return finished
+
+
+def versions() -> Dict[str, Optional[str]]:
+  out = {}
+  for name in ('jumpy-acme', 'jax', 'flax', 'mujoco', 'dm-robotics-moma'):
+    try:
+      out[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+      out[name] = None
+  return out
+
+
+def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
+                   rows: Sequence[Dict]) -> str:
+  """One row per task, one 'mean +- std' column per setting."""
+  cell = {(r['setting'], r['task']): r for r in rows}
+  lines = ['| task | ' + ' | '.join(s.label for s in settings) + ' |',
+           '|---|' + '---|' * len(settings)]
+  for task in tasks:
+    lines.append(f'| {task} | ' + ' | '.join(
+        f'{cell[s.label, task]["mean"]:.2f} +- {cell[s.label, task]["std"]:.2f}'
+        for s in settings) + ' |')
+  return '\n'.join(lines)
+
+
+def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
+             episodes: int, max_steps: int, seed: int, num_workers: int,
+             output_dir: str, config: Optional[Dict] = None,
+             log: Optional[Callable[[str], None]] = None) -> str:
+  """Runs the episodes not yet in output_dir/episodes.jsonl; writes results.
+
+  Writes results.md (the table), results.csv (setting, task, mean, std,
+  episodes) and results.json (every return in episode order, the settings,
+  `config`, the checkpoint steps and package versions) in `output_dir`.
+
+  Args:
+    settings, tasks: the table's columns and rows.
+    episodes, max_steps: per (setting, task).
+    seed: seeds the episodes (see the module docstring).
+    num_workers: processes running episodes.
+    output_dir: where the results and episodes.jsonl go.
+    config: anything else to record in results.json (e.g. the preset).
+    log: takes each progress line (default: print, flushed).
+
+  Returns:
+    The Markdown table.
+  """
+  log = log or (lambda line: print(line, flush=True))
+  for name, value in (('episodes', episodes), ('max_steps', max_steps),
+                      ('num_workers', num_workers)):
+    if not (isinstance(value, int) and value >= 1):
+      raise ValueError(f'{name}: expected an integer >= 1, got {value!r}.')
+  for s in settings:
+    s.planner_config()  # Rejects bad planner values before any work.
+  steps = {c: checkpoint_step(c) for c in {s.checkpoint for s in settings}}
+  os.makedirs(output_dir, exist_ok=True)
+  episodes_path = os.path.join(output_dir, EPISODES_FILE)
+  finished = read_finished(episodes_path)
+  keys, jobs = {}, []
+  for i, s in enumerate(settings):
+    for task in tasks:
+      for e in range(episodes):
+        keys[i, task, e] = episode_key(s, steps[s.checkpoint], task, e,
+                                       max_steps, seed)
+        if keys[i, task, e] not in finished:
+          jobs.append((i, s, task, e, max_steps, seed))
+  if len(jobs) < len(keys):
+    log(f'[evaluate] {len(keys) - len(jobs)} of {len(keys)} episodes '
+        f'finished in an earlier run ({episodes_path}); running the other '
+        f'{len(jobs)}.')
+  start = time.time()
+  if jobs:
+    with multiprocessing.get_context('spawn').Pool(
+        num_workers) as pool, open(episodes_path, 'a') as record:
+      for n, (i, task, e, total) in enumerate(
+          pool.imap_unordered(run_episode, jobs), 1):
+        finished[keys[i, task, e]] = total
+        record.write(json.dumps({'key': keys[i, task, e], 'return': total})
+                     + '\n')
+        record.flush()
+        elapsed = time.time() - start
+        log(f'[evaluate] {n}/{len(jobs)} episodes | {settings[i].label} | '
+            f'{task}: {total:.1f} | elapsed {elapsed:.0f} s | ETA '
+            f'{elapsed / n * (len(jobs) - n):.0f} s')
+  returns = {s.label: {task: [finished[keys[i, task, e]]
+                              for e in range(episodes)] for task in tasks}
+             for i, s in enumerate(settings)}
+  rows = [{'setting': s.label, 'task': t, 'mean': float(np.mean(r)),
+           'std': float(np.std(r)), 'episodes': len(r)}
+          for s in settings for t, r in returns[s.label].items()]
+  table = markdown_table(settings, tasks, rows)
+  with open(os.path.join(output_dir, 'results.md'), 'w') as f:
+    f.write(table + '\n')
+  with open(os.path.join(output_dir, 'results.csv'), 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+  with open(os.path.join(output_dir, 'results.json'), 'w') as f:
+    json.dump({'results': rows, 'returns': returns,
+               'settings': [{**dataclasses.asdict(s),
+                             'planner': dict(s.planner)} for s in settings],
+               'config': {**(config or {}), 'tasks': list(tasks),
+                          'episodes': episodes, 'max_steps': max_steps,
+                          'seed': seed, 'checkpoint_steps': steps},
+               'versions': versions(),
+               'seconds': time.time() - start}, f, indent=1)
+  return table
