@@ -138,20 +138,18 @@ def run_episode(job):
     (index, task, episode, undiscounted return).
   """
   index, setting, task, episode, max_steps, seed = job
+  from jumpy_acme import environment_loop  # pylint: disable=g-import-not-at-top
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.utils import loggers  # pylint: disable=g-import-not-at-top
   actor = _actor(setting, task)
   episode_seed = seed * 100_000 + episode
   actor.reseed(episode_seed)
   env = environments.make(task, seed=episode_seed, episode_length=max_steps)
-  timestep = env.reset()
-  actor.observe_first(timestep)
-  total = 0.0
-  while not timestep.last():
-    action = actor.select_action(timestep.observation)
-    timestep = env.step(action)
-    actor.observe(action, timestep)
-    total += float(timestep.reward)
+  result = environment_loop.EnvironmentLoop(
+      env, actor, logger=loggers.NoOpLogger(),
+      should_update=False).run_episode()
   env.close()
+  total = float(result['episode_return'])
   return index, task, episode, total
 
 
