@@ -4,7 +4,11 @@ Random-shooting planning as in the paper (N = 1000 plans, H = 3 jumps,
 I = 1 iteration) with the phase-1 jumpy model at the paper's sizes
 (randomly initialised: speed does not depend on training) and the JAX
 red_stack_blue reward, on this machine's default JAX device:
-  - latency of one decision (median and p99 over --decisions calls);
+  - latency of one decision (median and p99 over --decisions calls): the
+    jitted plan(key, state).z that the planning agent runs at every control
+    step (XLA drops the outputs it does not use); `latency_ms_median_with_plans`
+    is the same decision returning every plan, score and predicted
+    trajectory as well (for plots, Figure 2);
   - the analytic FLOPs a decision needs (the first state's embedding, and
     its share of the decoder's first layer, are shared by all plans, so
     they count once; later states are embedded per plan) and achieved
@@ -17,7 +21,8 @@ XLA's CPU runtimes (the default "thunk" runtime and the older one, chosen
 with XLA_FLAGS=--xla_cpu_use_thunk_runtime=false): the planner's many
 mid-sized ops run at different speeds under them. The figures reported are
 the faster runtime's, and the peak is the best matmul peak either runtime
-reached, so the fraction is never flattered by a slow reference.
+reached, so the fraction is never flattered by a slow reference. (With
+jaxlib 0.4.34 and our exp-based ELU the default runtime is the faster.)
 Last line: one JSON object.
 """
 
@@ -46,9 +51,9 @@ def _timed(fn) -> float:
 
 def flops_per_decision(config: skill_vae.SkillVAEConfig, samples: int,
                        horizon: int) -> float:
-  s, z = config.state_size, config.latent_size
   """Multiply-adds x 2 of the matmuls: per state, phi and the phi part of
   the decoder's first layer; per plan and jump, the rest of the decoder."""
+  s, z = config.state_size, config.latent_size
   e = (s,) + tuple(config.embed_sizes)
   first = config.decoder_sizes[0]
   embed = sum(x * y for x, y in zip(e[:-1], e[1:])) + e[-1] * first
@@ -71,13 +76,13 @@ def make_plan(k: int, samples: int, horizon: int):
   return config, plan
 
 
-def latencies(plan, decisions: int) -> np.ndarray:
-  fn = jax.jit(plan)
+def latencies(plan, decisions: int, with_plans: bool = False) -> np.ndarray:
+  """Seconds per decision: plan(key, state).z, or the whole PlanResult."""
+  fn = jax.jit(plan if with_plans else lambda k, s: plan(k, s).z)
   state = jnp.asarray(np.random.default_rng(0).normal(size=86), jnp.float32)
-  fn(jax.random.PRNGKey(0), state).z.block_until_ready()
-  return np.array([_timed(lambda i=i: fn(jax.random.PRNGKey(i), state
-                                         ).z.block_until_ready())
-                   for i in range(decisions)])
+  jax.block_until_ready(fn(jax.random.PRNGKey(0), state))
+  return np.array([_timed(lambda i=i: jax.block_until_ready(
+      fn(jax.random.PRNGKey(i), state))) for i in range(decisions)])
 
 
 LEGACY_RUNTIME = '--xla_cpu_use_thunk_runtime=false'
@@ -126,15 +131,16 @@ def main():
   config, plan = make_plan(10, args.samples, args.horizon)
   times = latencies(plan, args.decisions)
   median, p99 = np.median(times), np.percentile(times, 99)
+  with_plans = np.median(latencies(plan, args.decisions, with_plans=True))
   flops = flops_per_decision(config, args.samples, args.horizon)
   achieved = flops / median
 
-  batched = jax.jit(jax.vmap(plan))
+  batched = jax.jit(jax.vmap(lambda k, s: plan(k, s).z))
   keys = jax.random.split(jax.random.PRNGKey(0), args.batch)
   states = jnp.asarray(np.random.default_rng(1).normal(
       size=(args.batch, 86)), jnp.float32)
-  batched(keys, states).z.block_until_ready()
-  batch_time = min(_timed(lambda: batched(keys, states).z.block_until_ready())
+  batched(keys, states).block_until_ready()
+  batch_time = min(_timed(lambda: batched(keys, states).block_until_ready())
                    for _ in range(3))
 
   _, plan_k1 = make_plan(1, args.samples, args.horizon * 10)
@@ -144,7 +150,8 @@ def main():
   device = jax.devices()[0].device_kind
   print(f'device: {device}; matmul peak {peak / 1e9:.1f} GFLOP/s')
   print(f'K=10 decision (N={args.samples}, H={args.horizon}, I=1): median '
-        f'{1e3 * median:.2f} ms, p99 {1e3 * p99:.2f} ms')
+        f'{1e3 * median:.2f} ms, p99 {1e3 * p99:.2f} ms; returning every '
+        f'plan too: {1e3 * with_plans:.2f} ms')
   print(f'FLOPs per decision: {flops / 1e9:.3f} GFLOP; achieved '
         f'{achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.2f} of the peak')
   print(f'batched over {args.batch} environments: {batch_time * 1e3:.1f} ms '
@@ -154,6 +161,7 @@ def main():
   print(json.dumps({
       'latency_ms_median': round(1e3 * median, 3),
       'latency_ms_p99': round(1e3 * p99, 3),
+      'latency_ms_median_with_plans': round(1e3 * with_plans, 3),
       'flops_per_decision': flops,
       'fraction_of_matmul_peak': round(achieved / peak, 3),
       'batched_decisions_per_s': round(args.batch / batch_time, 2),

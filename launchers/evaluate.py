@@ -38,7 +38,6 @@ from absl import logging
 from jumpy_acme.agents.planning import config as planning_config
 from jumpy_acme.agents.planning import evaluation
 from jumpy_acme.environments.rgb_stacking import rewards
-from jumpy_acme.utils import xla_flags
 
 _AGENT = flags.DEFINE_enum('agent', 'planning', list(evaluation.AGENTS),
                            'Which agent to evaluate (without --preset).')
@@ -72,7 +71,6 @@ _OUTPUT = flags.DEFINE_string('output', 'results/evaluation',
 
 def main(argv):
   del argv
-  xla_flags.prefer_legacy_cpu_runtime()  # Faster planning on CPU.
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)
   for task in _TASKS.value:

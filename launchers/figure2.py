@@ -31,7 +31,6 @@ from absl import logging
 import jax
 
 from jumpy_acme.environments.rgb_stacking import rewards
-from jumpy_acme.utils import xla_flags
 
 _CHECKPOINT = flags.DEFINE_string('checkpoint', None,
                                   'Phase-1 checkpoint directory.')
@@ -75,7 +74,6 @@ def _versions():
 
 def main(argv):
   del argv
-  xla_flags.prefer_legacy_cpu_runtime()  # Faster planning on CPU.
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)
   if not _CHECKPOINT.value:

@@ -40,7 +40,6 @@ from jumpy_acme.agents.dmpo import config as dmpo_config
 from jumpy_acme.agents.harnessing import config as config_lib
 from jumpy_acme.agents.planning import config as planning_config
 from jumpy_acme.environments.rgb_stacking import rewards
-from jumpy_acme.utils import xla_flags
 
 _METHOD = flags.DEFINE_enum('method', 'rl_hl', list(config_lib.METHODS),
                             'Harnessing option (paper, Table 1).')
@@ -211,8 +210,6 @@ def main(argv):
   if not flags.FLAGS['verbosity'].present:
     logging.set_verbosity(logging.WARNING)
   rewards.get_task(_TASK.value)  # Names the valid tasks if unknown.
-  if _METHOD.value in config_lib.PLANNING_METHODS:
-    xla_flags.prefer_legacy_cpu_runtime()  # Faster planning on CPU.
   if _NUM_SEEDS.value < 1:
     raise app.UsageError(f'--num_seeds: expected >= 1, got '
                          f'{_NUM_SEEDS.value}.')

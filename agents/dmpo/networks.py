@@ -27,6 +27,7 @@ import numpy as np
 
 from jumpy_acme import specs
 from jumpy_acme.agents.dmpo import config as config_lib
+from jumpy_acme.utils import activations
 
 
 class LayerNormMLP(nn.Module):
@@ -37,7 +38,7 @@ class LayerNormMLP(nn.Module):
   def __call__(self, x):
     x = jnp.tanh(nn.LayerNorm()(nn.Dense(self.sizes[0])(x)))
     for size in self.sizes[1:]:
-      x = nn.elu(nn.Dense(size)(x))
+      x = activations.elu(nn.Dense(size)(x))
     return x
 
 

@@ -6,11 +6,11 @@ first term depends on the state alone: for the current state, which all N
 plans start from, the planner computes it (and phi(s)) once.
 """
 
-import jax
 
 from jumpy_acme.agents.planning import planner
 from jumpy_acme.agents.skill_vae import losses
 from jumpy_acme.agents.skill_vae import networks as networks_lib
+from jumpy_acme.utils import activations
 
 
 def skill_vae_model(networks: networks_lib.SkillVAENetworks, params,
@@ -32,9 +32,9 @@ def skill_vae_model(networks: networks_lib.SkillVAENetworks, params,
     return phi @ w_phi + first['bias']
 
   def predict(first_features, state, z):
-    x = jax.nn.elu(first_features + z @ w_z)
+    x = activations.elu(first_features + z @ w_z)
     for layer in layers[1:-1]:
-      x = jax.nn.elu(x @ layer['kernel'] + layer['bias'])
+      x = activations.elu(x @ layer['kernel'] + layer['bias'])
     delta = x @ layers[-1]['kernel'] + layers[-1]['bias']
     return state + normalization.denormalise_delta(delta)
 

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from jumpy_acme.agents.skill_vae import config as config_lib
+from jumpy_acme.utils import activations
 
 
 class MLP(nn.Module):
@@ -38,7 +39,7 @@ class MLP(nn.Module):
   @nn.compact
   def __call__(self, x):
     for size in self.sizes:
-      x = nn.elu(nn.Dense(size)(x))
+      x = activations.elu(nn.Dense(size)(x))
     if self.output_size:
       x = nn.Dense(self.output_size)(x)
     return x
@@ -50,9 +51,9 @@ class StateEmbedder(nn.Module):
 
   @nn.compact
   def __call__(self, state):
-    x = nn.elu(nn.LayerNorm()(nn.Dense(self.sizes[0])(state)))
+    x = activations.elu(nn.LayerNorm()(nn.Dense(self.sizes[0])(state)))
     for size in self.sizes[1:]:
-      x = nn.elu(nn.Dense(size)(x))
+      x = activations.elu(nn.Dense(size)(x))
     return x
 
 
@@ -66,7 +67,7 @@ class Encoder(nn.Module):
   @nn.compact
   def __call__(self, features):
     # 1x1 convolution over time: time steps are channels -> [F, C].
-    mixed = nn.elu(nn.Dense(self.conv_channels, name='time_conv')(
+    mixed = activations.elu(nn.Dense(self.conv_channels, name='time_conv')(
         jnp.swapaxes(features, -1, -2)))
     x = mixed.reshape(mixed.shape[:-2] + (-1,))
     out = MLP(self.sizes, 2 * self.latent_size)(x)
