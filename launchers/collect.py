@@ -35,6 +35,7 @@ from jumpy_acme import replay
 from jumpy_acme.agents import scripted
 from jumpy_acme.agents.scripted import collection
 from jumpy_acme.environments.rgb_stacking import scene as scene_lib
+from jumpy_acme.utils import versions
 
 _NUM_ACTORS = flags.DEFINE_integer('num_actors', 2, 'Actor processes.')
 _NUM_EPISODES = flags.DEFINE_integer(
@@ -150,19 +151,6 @@ class _Drain:
         {k: np.stack([d.extras[k] for d in data]) for k in data[0].extras})
 
 
-def _versions():
-  import importlib.metadata as metadata  # pylint: disable=g-import-not-at-top
-  names = ('jumpy-acme', 'dm-reverb', 'mujoco', 'dm-control',
-           'dm-robotics-moma', 'numpy', 'jax')
-  out = {}
-  for name in names:
-    try:
-      out[name] = metadata.version(name)
-    except metadata.PackageNotFoundError:
-      out[name] = None
-  return out
-
-
 def main(argv):
   del argv
   if _OUTPUT.value and _REVERB_ADDRESS.value:
@@ -232,7 +220,7 @@ def main(argv):
         'behaviour_names': list(scripted.BEHAVIOURS),
         'scripted_config': vars(config), 'dmpo_policies': dmpo_policies,
         'triplet': _TRIPLET.value,
-        'versions': _versions(), **summary})
+        'versions': versions.package_versions(), **summary})
     size = sum(os.path.getsize(os.path.join(_OUTPUT.value, f))
                for f in os.listdir(_OUTPUT.value))
     summary.update(items=writer.num_items, bytes=size, manifest=path)

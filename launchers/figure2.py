@@ -22,7 +22,6 @@ drawn at steps 3, 44, 100 and 151 (the defaults here).
 """
 
 import dataclasses
-import importlib.metadata
 import time
 
 from absl import app
@@ -31,6 +30,7 @@ from absl import logging
 import jax
 
 from jumpy_acme.environments.rgb_stacking import rewards
+from jumpy_acme.utils import versions
 
 _CHECKPOINT = flags.DEFINE_string('checkpoint', None,
                                   'Phase-1 checkpoint directory.')
@@ -60,16 +60,6 @@ _LOG_EVERY = flags.DEFINE_integer('log_every', 50,
                                   'Print progress every this many steps.')
 _OUTPUT = flags.DEFINE_string('output', 'results/figure2',
                               'Directory for the figures, GIF and JSON.')
-
-
-def _versions():
-  out = {}
-  for name in ('jumpy-acme', 'jax', 'mujoco', 'matplotlib'):
-    try:
-      out[name] = importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-      out[name] = None
-  return out
 
 
 def main(argv):
@@ -113,7 +103,7 @@ def main(argv):
       'planner': dataclasses.asdict(planner_config), 'K': planner.K,
       'plans_drawn': _PLANS_DRAWN.value, 'video': _VIDEO.value,
       'frame_size': [height, width], 'frame_every': _FRAME_EVERY.value,
-      'versions': _versions()}
+      'versions': versions.package_versions()}
   paths = figures.write_outputs(
       episode, _OUTPUT.value, config, plans_drawn=_PLANS_DRAWN.value,
       scale=figures.score_scale(planner.horizon, planner.gamma_k),

@@ -16,7 +16,6 @@ episodes) runs only what is missing. Host-side orchestration: NOT jittable.
 
 import csv
 import dataclasses
-import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -26,6 +25,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 
 from jumpy_acme.agents.planning import config as config_lib
+from jumpy_acme.utils import versions
 
 TABLE4_HORIZONS = (1, 2, 3, 5)
 TABLE4_ACTIONS_PER_LATENT = (1, 2, 10, 100, 200)
@@ -186,16 +186,6 @@ def read_finished(path: str) -> Dict[str, float]:
   return finished
 
 
-def versions() -> Dict[str, Optional[str]]:
-  out = {}
-  for name in ('jumpy-acme', 'jax', 'flax', 'mujoco', 'dm-robotics-moma'):
-    try:
-      out[name] = importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-      out[name] = None
-  return out
-
-
 def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
                    rows: Sequence[Dict]) -> str:
   """One row per task, one 'mean +- std' column per setting."""
@@ -288,6 +278,6 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
                'config': {**(config or {}), 'tasks': list(tasks),
                           'episodes': episodes, 'max_steps': max_steps,
                           'seed': seed, 'checkpoint_steps': steps},
-               'versions': versions(),
+               'versions': versions.package_versions(),
                'seconds': time.time() - start}, f, indent=1)
   return table
