@@ -137,3 +137,13 @@ def test_a_rerun_runs_only_the_episodes_not_yet_finished(tmp_path):
   assert '2 of 3 episodes finished in an earlier run' in stdout
   assert stdout.count('[evaluate] 1/1 episodes') == 1
   assert second[:2] == first and len(second) == 3
+
+
+def test_missing_or_empty_checkpoints_are_named_before_any_episode(tmp_path):
+  with pytest.raises(ValueError, match='is not a directory'):
+    evaluation.checkpoint_step(str(tmp_path / 'nowhere'))
+  (tmp_path / 'empty').mkdir()
+  with pytest.raises(ValueError, match='checkpoint: no checkpoint in'):
+    evaluation.checkpoint_step(str(tmp_path / 'empty'))
+  _tiny_checkpoint(str(tmp_path / 'model'))
+  assert evaluation.checkpoint_step(str(tmp_path / 'model')) == 1

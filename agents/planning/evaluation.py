@@ -154,12 +154,21 @@ def run_episode(job):
 
 
 def checkpoint_step(directory: Optional[str]) -> Optional[int]:
-  """The latest step of a phase-1 checkpoint (what load_checkpoint reads)."""
+  """The latest step of a phase-1 checkpoint (what load_checkpoint reads).
+
+  Raises:
+    ValueError: `directory` is not a directory or holds no checkpoint.
+  """
   if not directory:
     return None
+  if not os.path.isdir(directory):
+    raise ValueError(f'checkpoint: {directory!r} is not a directory.')
   from jumpy_acme import checkpointing  # pylint: disable=g-import-not-at-top
-  return checkpointing.CheckpointManager(directory,
+  step = checkpointing.CheckpointManager(directory,
                                          read_only=True).latest_step()
+  if step is None:
+    raise ValueError(f'checkpoint: no checkpoint in {directory!r}.')
+  return step
 
 
 def episode_key(setting: Setting, step: Optional[int], task: str,
