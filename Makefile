@@ -44,7 +44,7 @@ install-render:
 	fi
 
 # The whole pipeline (collect -> phase 1 -> zero-shot evaluation), ~15 min
-# on 2 cores; SCALE=smoke (~5 min) or SCALE=paper (a big machine).
+# on 2 cores; SCALE=smoke (~1.5 min) or SCALE=paper (a big machine).
 SCALE ?= small
 run: $(STAMP)
 	$(PY) -m jumpy_acme.launchers.pipeline --scale=$(SCALE) \
