@@ -88,11 +88,10 @@ def main(argv):
     raise app.UsageError(f'--{e}') from e
   for flag in (_CHECKPOINT, _BASELINE_CHECKPOINT):
     if flag.value and flag.value in {s.checkpoint for s in settings}:
-      try:
-        evaluation.checkpoint_step(flag.value)
+      try:  # Named by its flag here, before any worker starts.
+        evaluation.checkpoint_step(flag.value, field=flag.name)
       except ValueError as e:
-        raise app.UsageError(
-            f'--{flag.name}: {str(e).split(": ", 1)[1]}') from e
+        raise app.UsageError(f'--{e}') from e
   table = evaluation.evaluate(
       settings, _TASKS.value, _EPISODES.value, _MAX_STEPS.value, _SEED.value,
       _NUM_WORKERS.value, _OUTPUT.value, config={'preset': _PRESET.value})

@@ -153,8 +153,13 @@ def run_episode(job):
   return index, task, episode, total
 
 
-def checkpoint_step(directory: Optional[str]) -> Optional[int]:
+def checkpoint_step(directory: Optional[str],
+                    field: str = 'checkpoint') -> Optional[int]:
   """The latest step of a phase-1 checkpoint (what load_checkpoint reads).
+
+  Args:
+    directory: the checkpoint directory (None: no checkpoint, None back).
+    field: the name errors give the directory (e.g. a flag's name).
 
   Raises:
     ValueError: `directory` is not a directory or holds no checkpoint.
@@ -162,12 +167,12 @@ def checkpoint_step(directory: Optional[str]) -> Optional[int]:
   if not directory:
     return None
   if not os.path.isdir(directory):
-    raise ValueError(f'checkpoint: {directory!r} is not a directory.')
+    raise ValueError(f'{field}: {directory!r} is not a directory.')
   from jumpy_acme import checkpointing  # pylint: disable=g-import-not-at-top
   step = checkpointing.CheckpointManager(directory,
                                          read_only=True).latest_step()
   if step is None:
-    raise ValueError(f'checkpoint: no checkpoint in {directory!r}.')
+    raise ValueError(f'{field}: no checkpoint in {directory!r}.')
   return step
 
 
