@@ -68,6 +68,16 @@ from jumpy_acme.environments.rgb_stacking import layout  # noqa: E402
 PHYSICS_TIMESTEP = 0.0005
 CONTROL_TIMESTEP = 0.05
 SUBSTEPS = 100
+# gripper/joints/velocity is the change of the rounded finger position over
+# the last 25 substeps of a control step: the original's sensor is built
+# while the physics timestep is still MuJoCo's default 0.002 s, so its
+# update interval is 0.05 / 0.002 = 25 substeps (samples at 25, 50, 75,
+# 100; the observation is the last two's difference).
+GRIPPER_VELOCITY_SUBSTEPS = 25
+# The original's reset ends with one control step of its no-op reset option
+# (zero Cartesian velocity; the gripper's 0 maps to -255, open) before the
+# first observation.
+RESET_ACTION = np.zeros(5, np.float32)
 
 # Geometry (metres, radians).
 BASKET_ORIGIN = (0.6, 0.0, 0.0498)
@@ -80,7 +90,7 @@ TCP_POSE_MIN = np.array([0.5, -0.14, 0.22, np.pi, 0.0, -np.pi / 4])
 TCP_POSE_MAX = np.array([0.7, 0.14, 0.43, np.pi, 0.0, np.pi / 4])
 PROP_POSITION_MIN = np.array([0.50, -0.10, 0.12])
 PROP_POSITION_MAX = np.array([0.70, 0.10, 0.12])
-PROP_MASS = 0.2
+PROP_MASS = 0.2  # kg per prop, all bodies together (the original's).
 
 # Action: [vx, vy, vz (m/s, world), wz (rad/s), gripper (<= 0 open)].
 ACTION_MIN = np.array([-0.07, -0.07, -0.07, -1.0, -255.0], np.float32)
@@ -257,8 +267,6 @@ class Scene:
     # The robot's joints come before the props' in qpos/qvel.
     self.robot_qpos = np.arange(0, min(self.prop_qpos))
     self.robot_dof = np.arange(0, min(self.prop_dof))
-    for body in (p.mjcf_model.find_all('body')[0] for p in self.props):
-      bind(body).mass = PROP_MASS  # 0.2 kg, as the original.
     # The models' after_substep clips the integrated actuators' states in
     # Python; MuJoCo's actuator limits do the same inside mj_step.
     model.actuator_actlimited[self.arm_actuators] = 1
@@ -343,10 +351,15 @@ class Scene:
                                   np.r_[command[:3], rotation @ angular_local])
 
   def step(self, action: np.ndarray) -> None:
-    """One control step: controls, then 100 physics substeps."""
-    self._previous_finger = self.gripper_angle()
+    """One control step: controls, then 100 physics substeps.
+
+    The finger position is also read 25 substeps before the end, for
+    gripper/joints/velocity (GRIPPER_VELOCITY_SUBSTEPS).
+    """
     self.apply_action(action)
-    self.physics.step(SUBSTEPS)
+    self.physics.step(SUBSTEPS - GRIPPER_VELOCITY_SUBSTEPS)
+    self._previous_finger = self.gripper_angle()
+    self.physics.step(GRIPPER_VELOCITY_SUBSTEPS)
 
   # Resetting.
 
@@ -371,12 +384,14 @@ class Scene:
     placed = time.perf_counter()
     substeps = self._settle_props()
     self.physics.forward()
-    self._previous_finger = self.gripper_angle()
-    self.last_command = np.zeros(8, np.float32)
+    settled = time.perf_counter()
+    # The original's no-op reset option: one control step before the first
+    # observation (so velocities and the previous command are not zero).
+    self.step(RESET_ACTION)
     end = time.perf_counter()
     return {'reset_s': end - start, 'ik_s': ik_done - start,
-            'place_s': placed - ik_done, 'settle_s': end - placed,
-            'settle_substeps': float(substeps)}
+            'place_s': placed - ik_done, 'settle_s': settled - placed,
+            'noop_s': end - settled, 'settle_substeps': float(substeps)}
 
   def solve_ik(self, position, quaternion, iterations: int = 100,
                damping: float = 1e-4, tolerance: float = 1e-4,
