@@ -39,6 +39,9 @@ SCALAR_KEYS = ('gripper/joints/angle', 'gripper/joints/velocity',
 ACTION_KEY = 'action/environment'
 ORIGINAL_KEYS = tuple(key for _, key, _ in layout_lib.PARTS) + (
     'wrist/force', 'wrist/torque', ACTION_KEY)
+# The original casts floating-point observations to float32 and keeps the
+# grasp sensor's uint8 (1 none, 2 inward, 3 outward).
+_DTYPES = {'gripper/grasp': np.uint8}
 _SIZES = {**{key: size for _, key, size in layout_lib.PARTS},
           'wrist/force': 3, 'wrist/torque': 3, ACTION_KEY: 8}
 
@@ -174,7 +177,7 @@ class RGBStacking(dm_env.Environment):
                                               maxlen=depth)
       else:
         self._stacks[key].appendleft(raw[key])
-      stacked = np.array(self._stacks[key], np.float32)
+      stacked = np.array(self._stacks[key], _DTYPES.get(key, np.float32))
       out[key] = stacked[:, 0] if key in SCALAR_KEYS else stacked
     return out
 
@@ -189,7 +192,7 @@ class RGBStacking(dm_env.Environment):
         shape = (ACTION_STACK_DEPTH, _SIZES[key])
       else:
         shape = (STACK_DEPTH, _SIZES[key])
-      out[key] = specs.Array(shape, np.float32, key)
+      out[key] = specs.Array(shape, _DTYPES.get(key, np.float32), key)
     return out
 
   def action_spec(self):

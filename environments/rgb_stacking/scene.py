@@ -225,10 +225,10 @@ class Scene:
       prop.set_freejoint(joint)
       props.append(prop)
       self._prop_joints.append(joint)
-    camera_body = model.worldbody.add('body', name='main_camera_body')
-    camera_body.add('camera', name='main_camera', pos=(1.4, 0.0, 0.45),
-                    xyaxes=(0, 1, 0, -0.401, 0, 0.916),  # At the basket.
-                    fovy=45)
+    # The original's video camera: in the world body, about 10 degrees
+    # below the horizontal, facing the robot over the basket.
+    model.worldbody.add('camera', name='main_camera', pos=(1.4, 0.0, 0.45),
+                        quat=(0.541, 0.455, 0.456, 0.541), fovy=45)
     mujoco_collisions.exclude_bodies_based_on_contype_conaffinity(model)
     self.arena, self.arm, self.gripper, self.wrist_ft = (arena, arm, gripper,
                                                          wrist_ft)
@@ -354,12 +354,19 @@ class Scene:
     """One control step: controls, then 100 physics substeps.
 
     The finger position is also read 25 substeps before the end, for
-    gripper/joints/velocity (GRIPPER_VELOCITY_SUBSTEPS).
+    gripper/joints/velocity (GRIPPER_VELOCITY_SUBSTEPS). Sensors are brought
+    up to date (forward()) wherever they are read, as the original's are.
     """
     self.apply_action(action)
     self.physics.step(SUBSTEPS - GRIPPER_VELOCITY_SUBSTEPS)
+    self.physics.forward()
     self._previous_finger = self.gripper_angle()
     self.physics.step(GRIPPER_VELOCITY_SUBSTEPS)
+    # mj_step leaves sensors and contacts as they were at the start of the
+    # last substep. The original reads its sensors through bindings after
+    # the models' after_substep wrote to the physics, which runs forward()
+    # first: torques, F/T, finger position and contacts of the final state.
+    self.physics.forward()
 
   # Resetting.
 
