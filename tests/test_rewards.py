@@ -55,28 +55,72 @@ def test_reach():
   assert _both('reach_green', _state(pinch=(0.55, 0.0, 0.07))) < 0.3
 
 
-def test_lift():
+def _shaped(distance, margin):
+  """1 - tanh(w d)^2 with w = arctanh(sqrt(0.95)) / margin (the spec's)."""
+  return 1.0 - np.tanh(np.arctanh(np.sqrt(0.95)) / margin * distance) ** 2
+
+
+def test_lift_unstaged():
   # Red on the floor (z 0.07 < 0.1048): 0 however well grasped.
-  assert _both('lift_red', _state(red=(0.6, 0, 0.07), grasp=2)) == 0.0
+  name = 'lift_red_unstaged'
+  assert _both(name, _state(red=(0.6, 0, 0.07), grasp=2)) == 0.0
   # Lifted 0.1498+ and grasped inward: 1; open gripper, no grasp: 0.5 * 0.05.
-  assert _both('lift_red', _state(red=(0.6, 0, 0.16), finger=255,
-                                  grasp=2)) == 1.0
+  assert _both(name, _state(red=(0.6, 0, 0.16), finger=255, grasp=2)) == 1.0
   np.testing.assert_allclose(
-      _both('lift_red', _state(red=(0.6, 0, 0.16), finger=0, grasp=1)),
+      _both(name, _state(red=(0.6, 0, 0.16), finger=0, grasp=1)),
       0.5 * 0.05, atol=1e-9)
   # Halfway up: 0.5 of the lift height.
   np.testing.assert_allclose(
-      _both('lift_red', _state(red=(0.6, 0, 0.1273), grasp=2)), 0.5,
-      atol=1e-6)
+      _both(name, _state(red=(0.6, 0, 0.1273), grasp=2)), 0.5, atol=1e-6)
   # Outside the workspace ellipsoid: 0.
-  assert _both('lift_red', _state(red=(0.9, 0, 0.16), grasp=2)) == 0.0
+  assert _both(name, _state(red=(0.9, 0, 0.16), grasp=2)) == 0.0
+
+
+def test_lift_is_staged_reach_grasp_then_lift():
+  red = (0.6, 0.0, 0.07)
+  # Pinch 13 cm above red, fingers open: half the reach, over 2 stages.
+  np.testing.assert_allclose(
+      _both('lift_red', _state(red=red, pinch=(0.6, 0.0, 0.2))),
+      0.5 * _shaped(0.13, 0.15) / 2, rtol=1e-5)
+  # At red, open: reach 1, grasp 0.5 * 0.05 -> (0.5 + 0.0125) / 2.
+  np.testing.assert_allclose(
+      _both('lift_red', _state(red=red, pinch=red)), 0.5125 / 2, rtol=1e-6)
+  # At red and grasped inward: the first stage is complete.
+  assert _both('lift_red', _state(red=red, pinch=red, finger=255,
+                                  grasp=2)) == 0.5
+  # Grasped and halfway up: (1 + 0.5) / 2; all the way: 1.
+  half = (0.6, 0.0, 0.1273)
+  np.testing.assert_allclose(
+      _both('lift_red', _state(red=half, pinch=half, grasp=2)), 0.75,
+      atol=1e-6)
+  top = (0.6, 0.0, 0.16)
+  assert _both('lift_red', _state(red=top, pinch=top, finger=255,
+                                  grasp=2)) == 1.0
+  # lift_green follows green, not red.
+  assert _both('lift_green', _state(red=top, pinch=top, grasp=2)) < 0.25
+  # Success means the same as the unstaged lift's 0.9.
+  assert rewards.get_task('lift_red').success_threshold == pytest.approx(
+      0.95)
 
 
 def test_hover_stack_and_bring():
   blue = (0.65, -0.08, 0.07)
   hovering = (0.65, -0.08, 0.17)
+  # Hovering over blue (open gripper: the lift stage is 0.025 > 0.01).
   assert _both('red_hover_blue', _state(red=hovering, blue=blue)) == 1.0
-  assert _both('red_hover_green', _state(red=hovering, blue=blue)) < 0.5
+  assert _both('red_hover_blue_unstaged',
+               _state(red=hovering, blue=blue)) == 1.0
+  # Over blue is 16 cm from green's hover point: the hover stage, shaped.
+  np.testing.assert_allclose(
+      _both('red_hover_green', _state(red=hovering, blue=blue)),
+      (2 + _shaped(0.16, 0.2)) / 3, rtol=1e-5)
+  assert _both('red_hover_green_unstaged',
+               _state(red=hovering, blue=blue)) < 0.5
+  # Red on the floor, pinch at it and grasped: stage 0 complete, 1/3.
+  on_floor = (0.55, 0.0, 0.07)
+  np.testing.assert_allclose(
+      _both('red_hover_blue', _state(red=on_floor, pinch=on_floor,
+                                     finger=255, grasp=2)), 1 / 3, atol=1e-6)
   # Red resting on blue, released, pinch 10 cm above red: all five stages.
   on_blue = (0.65, -0.08, 0.11)
   stacked = _state(red=on_blue, blue=blue, pinch=(0.65, -0.08, 0.21))
@@ -87,8 +131,17 @@ def test_hover_stack_and_bring():
                       grasp=2, finger=255)) < 0.8
   # Red on the floor, pinch far: only a little reach shaping.
   assert _both('red_stack_blue', _state()) < 0.1
+  # bring: red at the target; red on the floor pays only the reach shaping
+  # (the unstaged distance pays for doing nothing).
   assert _both('bring_red', _state(red=(0.6, 0.0, 0.2))) == 1.0
-  assert _both('bring_red', _state(red=(0.6, 0.0, 0.07))) < 0.8
+  rest = _state(red=(0.6, 0.0, 0.07), pinch=(0.6, 0.0, 0.2))
+  np.testing.assert_allclose(_both('bring_red', rest),
+                             0.5 * _shaped(0.13, 0.15) / 3, rtol=1e-5)
+  np.testing.assert_allclose(_both('bring_red_unstaged', rest),
+                             _shaped(0.13, 0.2), rtol=1e-5)
+  # Red held at the target's height but below z 0.1 is not brought.
+  assert _both('bring_red', _state(red=(0.6, 0.0, 0.095), pinch=(
+      0.6, 0.0, 0.095), finger=255, grasp=2)) < 2 / 3
 
 
 def test_fingers_and_moves():
@@ -126,8 +179,8 @@ def test_every_task_is_in_unit_interval_and_vmaps():
 def test_task_lists_and_errors():
   assert len(rewards.EVALUATION_TASKS) == 9
   assert len(rewards.BASE_BEHAVIOURS) == 11
-  assert set(rewards.EVALUATION_TASKS + rewards.BASE_BEHAVIOURS) == set(
-      rewards.TASKS)
+  assert set(rewards.EVALUATION_TASKS + rewards.BASE_BEHAVIOURS +
+             rewards.UNSTAGED_TASKS) == set(rewards.TASKS)
   with pytest.raises(ValueError, match="'stack_purple' is unknown; valid"):
     rewards.get_task('stack_purple')
   with pytest.raises(ValueError, match=r'state: expected shape \(86,\)'):

@@ -112,7 +112,11 @@ def test_rgb_stacking_mode_stacks_frames_newest_first():
   first = compat.reset().observation
   assert set(first) == set(spec)
   for key, value in first.items():
-    assert value.shape == spec[key].shape and value.dtype == np.float32, key
+    assert value.shape == spec[key].shape, key
+    # float32, except the grasp sensor's uint8 (as the original's).
+    assert value.dtype == (np.uint8 if key == 'gripper/grasp' else
+                           np.float32), key
+    assert spec[key].dtype == value.dtype, key
   assert first['sawyer/joints/angle'].shape == (3, 7)
   assert first['gripper/grasp'].shape == (3,)
   assert first['action/environment'].shape == (2, 8)
@@ -165,7 +169,10 @@ def test_rewards_on_hand_placed_scenes():
   assert rewards.numpy_reward('reach_red')(state) == 1.0
   assert rewards.numpy_reward('reach_green')(state) < 0.5
   assert state[L['red_pose_pos']][2] < 0.1
-  assert rewards.numpy_reward('lift_red')(state) == 0.0
+  assert rewards.numpy_reward('lift_red_unstaged')(state) == 0.0
+  # Staged: the reach stage only, with the open gripper's grasp of 0.025.
+  assert rewards.numpy_reward('lift_red')(state) == pytest.approx(
+      (0.5 + 0.025 / 2) / 2)
   # Red dropped onto blue, released, then the pinch 10 cm above it.
   state = _place(env, red=(0.6, 0.0, 0.13), blue=(0.6, 0.0, 0.075),
                  settle_steps=30)
@@ -178,7 +185,9 @@ def test_rewards_on_hand_placed_scenes():
   # On green, red is neither stacked nor placed: below the stack stage (3/5).
   assert rewards.numpy_reward('red_stack_green')(state) < 0.6
   # Resting on blue is 6 cm below the hover point: shaped, not a success.
-  assert 0.5 < rewards.numpy_reward('red_hover_blue')(state) < 0.9
+  assert 0.5 < rewards.numpy_reward('red_hover_blue_unstaged')(state) < 0.9
+  assert rewards.numpy_reward('red_hover_blue')(state) < (
+      rewards.get_task('red_hover_blue').success_threshold)
 
 
 def test_physics_and_jax_rewards_agree_on_real_episodes():

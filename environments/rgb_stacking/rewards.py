@@ -192,27 +192,63 @@ def staged(terms, threshold: float = STAGE_THRESHOLD, xp=np):
                   values[0] / n)
 
 
+def staged_success(num_stages: int, last_stage: float = 0.9) -> float:
+  """The staged value at which the last stage's own reward is `last_stage`.
+
+  staged(...) >= (n - 1 + x) / n exactly when the last of n stages is active
+  with reward >= x, so success on a staged task means the same as success
+  on its last stage alone.
+  """
+  return (num_stages - 1 + last_stage) / num_stages
+
+
+def reach_grasp(state, colour: str, xp=np):
+  """The original's first stacking stage: reach, then grasp once there.
+
+  reach / 2 while reach <= 0.9; (0.5 + grasp / 2) * reach beyond, so a grasp
+  at the object doubles the stage's value.
+  """
+  reach_value = reach(state, colour, xp)
+  return xp.where(reach_value > 0.9,
+                  (0.5 + grasp(state, xp) / 2.0) * reach_value,
+                  0.5 * reach_value)
+
+
 def stack_staged(state, top: str, bottom: str, xp=np):
   """The original's shaped stacking reward, with any bottom object."""
-  reach_top = reach(state, top, xp)
-  grasp_value = grasp(state, xp)
-  reach_grasp = xp.where(reach_top > 0.9,
-                         (0.5 + grasp_value / 2.0) * reach_top,
-                         0.5 * reach_top)
   stacked = stack(state, top, bottom, xp)
-  return staged([reach_grasp,
+  return staged([reach_grasp(state, top, xp),
                  lift(state, top, xp),
                  place(state, top, bottom, xp=xp),
                  stacked,
                  stacked * above(state, top, xp)], xp=xp)
 
 
-def bring(state, colour: str, xp=np):
-  """Object to BRING_TARGET: tolerance 2 cm, margin 0.2 m."""
+def lift_staged(state, colour: str, xp=np):
+  """staged[reach_grasp(o), lift(o)]: credit for reaching and grasping first.
+  """
+  return staged([reach_grasp(state, colour, xp), lift(state, colour, xp)],
+                xp=xp)
+
+
+def hover_staged(state, top: str, bottom: str, xp=np):
+  """staged[reach_grasp(top), lift(top), hover(top over bottom)]."""
+  return staged([reach_grasp(state, top, xp), lift(state, top, xp),
+                 hover(state, top, bottom, xp)], xp=xp)
+
+
+def bring(state, colour: str, z_min: Optional[float] = None, xp=np):
+  """Object to BRING_TARGET: tolerance 2 cm, margin 0.2 m; 0 below z_min."""
   return distance_reward(state[L[f'{colour}_pose_pos']], None,
                          offset=BRING_TARGET,
                          tolerance=(BRING_TOLERANCE,) * 3,
-                         margin=BRING_MARGIN, xp=xp)
+                         margin=BRING_MARGIN, z_min=z_min, xp=xp)
+
+
+def bring_staged(state, colour: str, xp=np):
+  """staged[reach_grasp(o), lift(o), bring(o) with o above z 0.1]."""
+  return staged([reach_grasp(state, colour, xp), lift(state, colour, xp),
+                 bring(state, colour, z_min=PLACE_Z_MIN, xp=xp)], xp=xp)
 
 
 _AXES = {'x': 0, 'y': 1, 'z': 2}
@@ -245,23 +281,36 @@ def _make_tasks() -> Dict[str, Task]:
   def add(name, fn, threshold, formula, evaluation=False, base=False):
     tasks[name] = Task(name, fn, threshold, formula, evaluation, base)
 
+  # The evaluation tasks beyond reach are staged like the original's
+  # stacking reward (docs/tasks.md says why); their unstaged forms stay
+  # available as '<name>_unstaged'.
   for colour in ('red', 'green'):
     add(f'reach_{colour}', functools.partial(reach, colour=colour), 0.9,
         f'reach({colour})', evaluation=True, base=colour == 'red')
-    add(f'lift_{colour}', functools.partial(lift, colour=colour), 0.9,
-        f'grasp * lift({colour}) * inside({colour})', evaluation=True,
-        base=colour == 'red')
+    add(f'lift_{colour}', functools.partial(lift_staged, colour=colour),
+        staged_success(2), f'staged[reach_grasp({colour}), lift({colour})]',
+        evaluation=True, base=colour == 'red')
+    add(f'lift_{colour}_unstaged', functools.partial(lift, colour=colour),
+        0.9, f'grasp * lift({colour}) * inside({colour})')
   for bottom in ('blue', 'green'):
     add(f'red_hover_{bottom}',
+        functools.partial(hover_staged, top='red', bottom=bottom),
+        staged_success(3),
+        f'staged[reach_grasp(red), lift(red), hover(red over {bottom}, '
+        f'{HOVER_HEIGHT} m)]', evaluation=True, base=bottom == 'blue')
+    add(f'red_hover_{bottom}_unstaged',
         functools.partial(hover, top='red', bottom=bottom), 0.9,
-        f'hover(red over {bottom}, {HOVER_HEIGHT} m)', evaluation=True,
-        base=bottom == 'blue')
+        f'hover(red over {bottom}, {HOVER_HEIGHT} m)')
     add(f'red_stack_{bottom}',
         functools.partial(stack_staged, top='red', bottom=bottom), 0.8,
         f'staged[reach_grasp, lift, place, stack, stack_leave](red on '
         f'{bottom})', evaluation=True)
-  add('bring_red', functools.partial(bring, colour='red'), 0.9,
-      f'distance(red, {BRING_TARGET})', evaluation=True)
+  add('bring_red', functools.partial(bring_staged, colour='red'),
+      staged_success(3),
+      f'staged[reach_grasp(red), lift(red), distance(red, {BRING_TARGET}) '
+      f'with red above z {PLACE_Z_MIN}]', evaluation=True)
+  add('bring_red_unstaged', functools.partial(bring, colour='red'), 0.9,
+      f'distance(red, {BRING_TARGET})')
   add('open_fingers', open_fingers, 0.9, '1 - tanh2(angle, 255)', base=True)
   add('close_fingers', close_fingers, 0.9, '1 - tanh2(255 - angle, 255)',
       base=True)
@@ -284,6 +333,9 @@ BASE_BEHAVIOURS: Tuple[str, ...] = (
     'red_hover_blue', 'move_pinch_x_inc', 'move_pinch_y_inc',
     'move_pinch_z_inc', 'move_pinch_x_dec', 'move_pinch_y_dec',
     'move_pinch_z_dec')  # The order of the paper's Table 2.
+UNSTAGED_TASKS: Tuple[str, ...] = (
+    'lift_red_unstaged', 'lift_green_unstaged', 'red_hover_blue_unstaged',
+    'red_hover_green_unstaged', 'bring_red_unstaged')
 
 
 def get_task(name: str) -> Task:
