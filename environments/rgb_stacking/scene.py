@@ -143,6 +143,17 @@ def _positive_quat(quat: np.ndarray) -> np.ndarray:
   return -quat if quat[0] < 0 else quat
 
 
+_STATE_SPEC = mujoco.mjtState.mjSTATE_INTEGRATION
+
+
+@dataclasses.dataclass(frozen=True)
+class SceneState:
+  """What Scene.get_state() saves: physics [mj_stateSize] and memory."""
+  physics: np.ndarray
+  previous_finger: float
+  last_command: np.ndarray  # [8] float32.
+
+
 @dataclasses.dataclass
 class SettleOptions:
   """How reset lets the props come to rest.
@@ -367,6 +378,32 @@ class Scene:
     # the models' after_substep wrote to the physics, which runs forward()
     # first: torques, F/T, finger position and contacts of the final state.
     self.physics.forward()
+
+  # Saving and restoring.
+
+  def get_state(self) -> 'SceneState':
+    """A copy of everything the next steps depend on.
+
+    MuJoCo's integration state (time, qpos, qvel, actuator states, solver
+    warm start, controls, applied forces) plus the observation memory (the
+    finger reading for gripper/joints/velocity, the previous command).
+    """
+    model, data = self.physics.model.ptr, self.physics.data.ptr
+    physics = np.empty(mujoco.mj_stateSize(model, _STATE_SPEC))
+    mujoco.mj_getState(model, data, physics, _STATE_SPEC)
+    return SceneState(physics, self._previous_finger,
+                      self.last_command.copy())
+
+  def set_state(self, state: 'SceneState') -> None:
+    """Puts the scene back where get_state() found it (no recompiling)."""
+    model, data = self.physics.model.ptr, self.physics.data.ptr
+    if state.physics.shape != (mujoco.mj_stateSize(model, _STATE_SPEC),):
+      raise ValueError('state: expected a SceneState of this scene, got '
+                       f'physics of shape {state.physics.shape}.')
+    mujoco.mj_setState(model, data, state.physics, _STATE_SPEC)
+    mujoco.mj_forward(model, data)
+    self._previous_finger = state.previous_finger
+    self.last_command = state.last_command.copy()
 
   # Resetting.
 
