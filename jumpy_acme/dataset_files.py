@@ -5,8 +5,9 @@ Format (a directory):
       observations [n, K+1, S], actions [n, K, A] and extras_<name> [n, K];
   manifest.json  written last, atomically: format version, K, item count,
       per-shard item counts and SHA-256 digests, shapes and dtypes, dataset
-      statistics, and the collection's metadata (seed, actors, behaviours,
-      package versions).
+      statistics, counts of flagged events (e.g. grasp onsets) when the
+      writer was given a flagging function, and the collection's metadata
+      (seed, actors, behaviours, package versions).
 A directory without manifest.json is the remains of an interrupted run and
 is refused by `load`; a shard whose digest or size does not match is
 refused too. Shards are written to a temporary name and renamed, so a
@@ -26,7 +27,7 @@ import hashlib
 import json
 import os
 import time
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
 
 import numpy as np
 import reverb
@@ -91,7 +92,19 @@ class SnippetWriter:
   """Writes snippets to shards as they arrive; `close` seals the dataset."""
 
   def __init__(self, directory: str, K: int,  # noqa: N803
-               shard_size: int = 20_000):
+               shard_size: int = 20_000,
+               events: Optional[Callable[[np.ndarray],
+                                         Mapping[str, np.ndarray]]] = None):
+    """Starts a dataset in `directory`.
+
+    Args:
+      directory: where shards and the manifest go (must not hold a dataset).
+      K: actions per snippet.
+      shard_size: snippets per shard file.
+      events: observations [n, K+1, S] -> {name: bool [n]}, flags of rare
+        moments (e.g. environments.rgb_stacking.events.snippet_events);
+        the manifest's 'events' gives each one's count and fraction.
+    """
     if os.path.exists(os.path.join(directory, MANIFEST)):
       raise FileExistsError(
           f'output: {directory!r} already holds a complete dataset; choose '
@@ -111,6 +124,8 @@ class SnippetWriter:
     self._states: Optional[RunningStatistics] = None
     self._deltas: Optional[RunningStatistics] = None
     self._shapes: Dict[str, Any] = {}
+    self._events = events
+    self._event_counts: Dict[str, int] = {}
     self.num_items = 0
 
   def write(self, observations: np.ndarray, actions: np.ndarray,
@@ -133,6 +148,10 @@ class SnippetWriter:
                          f'{self._shapes[name]}, got {spec}.')
     self._states.update(observations[:, 0])
     self._deltas.update(observations[:, -1] - observations[:, 0])
+    if self._events is not None:
+      for name, flags in self._events(observations).items():
+        self._event_counts[name] = (self._event_counts.get(name, 0) +
+                                    int(np.count_nonzero(flags)))
     self._buffer.append(arrays)
     self._buffered += observations.shape[0]
     self.num_items += observations.shape[0]
@@ -169,6 +188,9 @@ class SnippetWriter:
         'arrays': self._shapes,
         'statistics': {'state': self._states.result(),
                        'delta': self._deltas.result()},
+        'events': {name: {'count': count,
+                          'fraction': count / self.num_items}
+                   for name, count in self._event_counts.items()},
         'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()),
         'metadata': dict(metadata or {}),
     }

@@ -67,6 +67,10 @@ _SHARD_SIZE = flags.DEFINE_integer('shard_size', 20_000,
                                    'Snippets per file on disk.')
 _CONNECT_TIMEOUT = flags.DEFINE_float(
     'connect_timeout_s', 30.0, 'How long to wait for a Reverb server.')
+_BEHAVIOUR_WEIGHTS = flags.DEFINE_list(
+    'behaviour_weights', [], 'behaviour:WEIGHT pairs: relative weights of '
+    'drawing each base behaviour (unnamed ones weigh 1; default: uniform, the '
+    "paper's schedule), e.g. lift_red:3,red_hover_blue:3.")
 _DMPO_POLICIES = flags.DEFINE_list(
     'dmpo_policies', [], 'behaviour:DIR pairs: these base behaviours act with '
     'the DMPO policy saved in DIR (train_rl.py --save_policy) instead of '
@@ -99,6 +103,28 @@ def parse_dmpo_policies(values, behaviours):
                            f'{task!r}, given for {name!r}.')
     policies[name] = os.path.abspath(directory)
   return policies
+
+
+def parse_behaviour_weights(values, behaviours):
+  """{behaviour: weight} from --behaviour_weights, each pair checked."""
+  weights = {}
+  for value in values:
+    name, _, weight = value.partition(':')
+    try:
+      number = float(weight)
+    except ValueError:
+      number = float('nan')
+    if name not in behaviours or not number >= 0:
+      raise app.UsageError(
+          '--behaviour_weights: expected behaviour:WEIGHT pairs with '
+          f'behaviour one of --behaviours={",".join(behaviours)} and WEIGHT '
+          f'>= 0; got {value!r}.')
+    if name in weights:
+      raise app.UsageError(f'--behaviour_weights: {name!r} given twice.')
+    weights[name] = number
+  if weights and not sum(weights.get(b, 1.0) for b in behaviours) > 0:
+    raise app.UsageError('--behaviour_weights: every behaviour weighs 0.')
+  return weights
 
 
 class _Progress:
@@ -162,6 +188,8 @@ def main(argv):
   if _NUM_EPISODES.value is None and _NUM_STEPS.value is None:
     raise app.UsageError('Give --num_episodes or --num_steps.')
   dmpo_policies = parse_dmpo_policies(_DMPO_POLICIES.value, _BEHAVIOURS.value)
+  behaviour_weights = parse_behaviour_weights(_BEHAVIOUR_WEIGHTS.value,
+                                              _BEHAVIOURS.value)
   config = scripted.ScriptedConfig(
       segment_length=_SEGMENT_LENGTH.value,
       behaviours_per_episode=_BEHAVIOURS_PER_EPISODE.value,
@@ -172,8 +200,10 @@ def main(argv):
   writer = None
   if _OUTPUT.value:
     from jumpy_acme import dataset_files  # pylint: disable=g-import-not-at-top
+    from jumpy_acme.environments.rgb_stacking import events  # pylint: disable=g-import-not-at-top
     writer = dataset_files.SnippetWriter(_OUTPUT.value, _K.value,
-                                         _SHARD_SIZE.value)
+                                         _SHARD_SIZE.value,
+                                         events=events.snippet_events)
     spec, extras_spec = collection.environment_spec_and_extras(
         episode_length=plan.episode_length)
     launcher = launcher_lib.LocalLauncher(
@@ -191,7 +221,7 @@ def main(argv):
       max_episodes=plan.episodes, stride=_STRIDE.value,
       config=vars(config), behaviours=tuple(_BEHAVIOURS.value),
       triplet=_TRIPLET.value, connect_timeout_s=_CONNECT_TIMEOUT.value,
-      dmpo_policies=dmpo_policies)
+      dmpo_policies=dmpo_policies, behaviour_weights=behaviour_weights)
   drain = _Drain(launcher, _TABLE.value, writer) if writer else None
   progress = _Progress(plan.steps, drain)
   print(f'[collect] {plan.episodes} episodes x {plan.episode_length} steps '
@@ -219,11 +249,16 @@ def main(argv):
         'stride': _STRIDE.value, 'behaviours': list(_BEHAVIOURS.value),
         'behaviour_names': list(scripted.BEHAVIOURS),
         'scripted_config': vars(config), 'dmpo_policies': dmpo_policies,
+        'behaviour_weights': behaviour_weights,
         'triplet': _TRIPLET.value,
         'versions': versions.package_versions(), **summary})
     size = sum(os.path.getsize(os.path.join(_OUTPUT.value, f))
                for f in os.listdir(_OUTPUT.value))
     summary.update(items=writer.num_items, bytes=size, manifest=path)
+    with open(path) as f:
+      for name, event in json.load(f)['events'].items():
+        print(f'[collect] snippets with {name}: {event["count"]:,} '
+              f'({100 * event["fraction"]:.2f} %)')
   print(f'[collect] done: {summary["steps"]:,} steps in {elapsed:.0f} s '
         f'({summary["steps"] / max(elapsed, 1e-9):.1f} steps/s overall).')
   print(json.dumps(summary))

@@ -223,6 +223,13 @@ def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
   assert summary['items'] == 30 - K + 1 and summary['episodes'] == 1
   dataset = dataset_files.load(str(tmp_path / 'ok'))
   assert dataset.manifest['metadata']['num_actors'] == 1
+  # The manifest counts the rare moments (environments.rgb_stacking.events).
+  assert set(dataset.manifest['events']) == {
+      'grasp_onset', 'object_lifted', 'red_above_other'}
+  for event in dataset.manifest['events'].values():
+    assert 0 <= event['count'] <= summary['items']
+    assert event['fraction'] == pytest.approx(event['count'] /
+                                              summary['items'])
   # Ctrl-C while collecting: clean exit, no manifest, refused later.
   # A suite started in the background inherits SIGINT as ignored, and
   # Python keeps it ignored; the child reinstates Ctrl-C's handler first

@@ -40,7 +40,8 @@ class BehaviourScheduleActor(core.Actor):
                actor_id: int = 0,
                behaviours: Sequence[str] = behaviours_lib.BEHAVIOURS,
                policies: Optional[Mapping[
-                   str, Callable[[np.ndarray], np.ndarray]]] = None):
+                   str, Callable[[np.ndarray], np.ndarray]]] = None,
+               behaviour_weights: Optional[Mapping[str, float]] = None):
     """Initializes the actor.
 
     Args:
@@ -52,6 +53,8 @@ class BehaviourScheduleActor(core.Actor):
       policies: behaviour name -> policy (state [86] -> action [5]) that
         acts for it instead of the scripted controller (same noise, same
         behaviour id in the extras).
+      behaviour_weights: behaviour name -> relative weight of drawing it
+        (unnamed behaviours weigh 1; None: uniform, the paper's schedule).
     """
     self._config = config or config_lib.ScriptedConfig()
     unknown = [b for b in behaviours if b not in behaviours_lib.BEHAVIOURS]
@@ -64,6 +67,19 @@ class BehaviourScheduleActor(core.Actor):
       raise ValueError(f'policies: {unknown} given; expected names among '
                        f'the behaviours drawn from: {list(behaviours)}.')
     self._names = tuple(behaviours)
+    weights = dict(behaviour_weights or {})
+    unknown = [b for b in weights if b not in self._names]
+    if unknown:
+      raise ValueError(f'behaviour_weights: {unknown} given; expected names '
+                       f'among the behaviours drawn from: {list(behaviours)}.')
+    bad = {b: w for b, w in weights.items() if not w >= 0}
+    if bad or not sum(weights.get(b, 1.0) for b in self._names) > 0:
+      raise ValueError('behaviour_weights: expected weights >= 0 with a '
+                       f'positive sum, got {weights}.')
+    probabilities = np.array([weights.get(b, 1.0) for b in self._names])
+    # None keeps the uniform draw's random stream (the same schedules).
+    self._probabilities = (probabilities / probabilities.sum()
+                           if weights else None)
     self._rng = np.random.default_rng(seed)
     self._controllers = {
         name: behaviours_lib.make_behaviour(
@@ -97,9 +113,11 @@ class BehaviourScheduleActor(core.Actor):
     else:
       self._episode_id = self._actor_id * EPISODES_PER_ACTOR + self._episode
     count = self._config.behaviours_per_episode
-    replace = count > len(self._names)
-    self._schedule = tuple(self._rng.choice(self._names, size=count,
-                                            replace=replace))
+    possible = (len(self._names) if self._probabilities is None else
+                np.count_nonzero(self._probabilities))
+    self._schedule = tuple(self._rng.choice(
+        self._names, size=count, replace=count > possible,
+        p=self._probabilities))
     if self._adder is not None:
       self._adder.add_first(timestep)
 

@@ -60,12 +60,16 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
                       behaviours: Sequence[str] = behaviours_lib.BEHAVIOURS,
                       triplet: str = 'rgb_test_random',
                       connect_timeout_s: float = 30.0,
-                      dmpo_policies: Optional[Dict[str, str]] = None) -> None:
+                      dmpo_policies: Optional[Dict[str, str]] = None,
+                      behaviour_weights: Optional[Dict[str, float]] = None
+                      ) -> None:
   """Runs claimed episodes until `max_episodes` are claimed or a stop.
 
   NOT jittable: a process body. `context` is a launcher.WorkerContext.
   `dmpo_policies`: behaviour name -> directory of a saved DMPO policy that
   acts for that behaviour (its mean, plus the scripted behaviours' noise).
+  `behaviour_weights`: behaviour name -> relative weight of drawing it
+  (acting.BehaviourScheduleActor).
   """
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   config = config_lib.ScriptedConfig(**(config or {}))
@@ -85,7 +89,8 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
   actor = acting.BehaviourScheduleActor(config, adder, seed=context.seed,
                                         actor_id=context.index,
                                         behaviours=behaviours,
-                                        policies=policies)
+                                        policies=policies,
+                                        behaviour_weights=behaviour_weights)
   loop = environment_loop.EnvironmentLoop(
       env, actor, logger=loggers.NoOpLogger(),
       observers=[_StepCounter(context.counter)])

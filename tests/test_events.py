@@ -1,0 +1,118 @@
+"""Rare-moment flags of RGB-stacking snippets, the manifest's event counts,
+and weighted behaviour schedules."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from jumpy_acme import dataset_files
+from jumpy_acme.agents import scripted
+from jumpy_acme.agents.scripted import acting
+from jumpy_acme.environments.rgb_stacking import events
+from jumpy_acme.environments.rgb_stacking import layout
+
+L = layout.LAYOUT
+K = 3
+
+
+def _snippet(red_z=(0.07,) * (K + 1), grasp=(1,) * (K + 1),
+             red_xy=(0.6, 0.0), blue=(0.6, 0.0, 0.07)):
+  """[K+1, 86]: red at red_xy and heights red_z; green far; blue at blue."""
+  obs = np.zeros((K + 1, 86), np.float32)
+  obs[:, L['red_pose_pos']] = [[*red_xy, z] for z in red_z]
+  obs[:, L['green_pose_pos']] = (0.5, 0.1, 0.07)
+  obs[:, L['blue_pose_pos']] = blue
+  obs[:, L['grasp']] = np.asarray(grasp, np.float32)[:, None]
+  return obs
+
+
+def test_events_on_hand_built_snippets():
+  far_blue = (0.7, -0.1, 0.07)
+  snippets = np.stack([
+      # 0: nothing happens.
+      _snippet(blue=far_blue),
+      # 1: a grasp starts at t+2, red still on the floor.
+      _snippet(grasp=(1, 1, 2, 2), blue=far_blue),
+      # 2: already grasping (no onset), red raised above 0.1048.
+      _snippet(red_z=(0.09, 0.10, 0.11, 0.12), grasp=(2,) * 4,
+               blue=far_blue),
+      # 3: red raised but not grasped (resting on something): not lifted.
+      _snippet(red_z=(0.12,) * 4, blue=far_blue),
+      # 4: red 4 cm above blue, 2 cm off horizontally: above another.
+      _snippet(red_z=(0.11,) * 4, red_xy=(0.62, 0.0)),
+      # 5: red 4 cm above blue but 5 cm off horizontally: not above.
+      _snippet(red_z=(0.11,) * 4, red_xy=(0.65, 0.0)),
+  ])
+  flags = events.snippet_events(snippets)
+  np.testing.assert_array_equal(flags['grasp_onset'], [0, 1, 0, 0, 0, 0])
+  np.testing.assert_array_equal(flags['object_lifted'], [0, 0, 1, 0, 0, 0])
+  np.testing.assert_array_equal(flags['red_above_other'], [0, 0, 0, 0, 1, 0])
+  with pytest.raises(ValueError, match=r'observations: expected \[n, K\+1, '
+                     r'86\], got \(4, 86\)'):
+    events.snippet_events(snippets[0])
+
+
+def test_manifest_counts_events(tmp_path):
+  writer = dataset_files.SnippetWriter(str(tmp_path / 'ds'), K,
+                                       events=events.snippet_events)
+  observations = np.stack([_snippet(), _snippet(grasp=(1, 2, 2, 2)),
+                           _snippet(grasp=(1, 1, 1, 2))])
+  extras = {'step': np.zeros((3, K), np.int32)}
+  writer.write(observations[:2], np.zeros((2, K, 5), np.float32),
+               {k: v[:2] for k, v in extras.items()})
+  writer.write(observations[2:], np.zeros((1, K, 5), np.float32),
+               {k: v[2:] for k, v in extras.items()})
+  path = writer.close()
+  with open(path) as f:
+    manifest = json.load(f)
+  assert manifest['events']['grasp_onset'] == {'count': 2,
+                                               'fraction': 2 / 3}
+  assert manifest['events']['object_lifted']['count'] == 0
+  # Without a flagging function the manifest has no counts.
+  plain = dataset_files.SnippetWriter(str(tmp_path / 'plain'), K)
+  plain.write(observations, np.zeros((3, K, 5), np.float32), extras)
+  with open(plain.close()) as f:
+    assert json.load(f)['events'] == {}
+  assert os.path.exists(tmp_path / 'plain' / 'shard-00000.npz')
+
+
+class _Step:
+  """A stand-in first timestep (the actor only passes it to its adder)."""
+
+
+def _schedules(actor, episodes):
+  out = []
+  for _ in range(episodes):
+    actor.observe_first(_Step())
+    out.append(actor._schedule)  # pylint: disable=protected-access
+  return out
+
+
+def test_behaviour_weights_shape_the_schedule():
+  names = ('open_fingers', 'close_fingers', 'lift_red')
+  actor = acting.BehaviourScheduleActor(
+      scripted.ScriptedConfig(behaviours_per_episode=1), seed=0,
+      behaviours=names,
+      behaviour_weights={'open_fingers': 0.0, 'lift_red': 3.0})
+  drawn = [b for s in _schedules(actor, 800) for b in s]
+  assert 'open_fingers' not in drawn
+  # lift_red weighs 3 against close_fingers' 1: 75 % of 800 draws.
+  share = drawn.count('lift_red') / len(drawn)
+  assert abs(share - 0.75) < 4 * np.sqrt(0.75 * 0.25 / len(drawn))
+  # No weights: the uniform draw, the same schedules as before weights.
+  uniform = acting.BehaviourScheduleActor(seed=5, behaviours=names)
+  rng = np.random.default_rng(5)
+  [rng.integers(2**31) for _ in names]  # The behaviours' seeds come first.
+  expected = [tuple(rng.choice(names, size=2, replace=False))
+              for _ in range(20)]
+  assert _schedules(uniform, 20) == expected
+  with pytest.raises(ValueError, match=r"behaviour_weights: \['reach_red'\] "
+                     'given; expected names among'):
+    acting.BehaviourScheduleActor(behaviours=names,
+                                  behaviour_weights={'reach_red': 1.0})
+  with pytest.raises(ValueError, match='expected weights >= 0 with a '
+                     'positive sum'):
+    acting.BehaviourScheduleActor(behaviours=names[:1],
+                                  behaviour_weights={'open_fingers': 0.0})
