@@ -69,9 +69,9 @@ def make_plan(k: int, samples: int, horizon: int):
   params = networks.init(jax.random.PRNGKey(0))
   norm = skill_vae.Normalization(jnp.zeros(86), jnp.ones(86), -jnp.ones(86),
                                  jnp.ones(86), jnp.ones(5))
-  plan = planning.make_planner(
-      planning.skill_vae_model(networks, params, norm),
-      rewards.jax_reward('red_stack_blue'), config.latent_size,
+  model = skill_vae.SkillModel(config, networks, params, norm)
+  plan = planning.make_skill_planner(
+      model, rewards.jax_reward('red_stack_blue'),
       planning.PlannerConfig(num_samples=samples, horizon=horizon))
   return config, plan
 

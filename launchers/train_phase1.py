@@ -31,7 +31,6 @@ from jumpy_acme import dataset_files
 from jumpy_acme.agents import skill_vae
 from jumpy_acme.agents.skill_vae import builder
 from jumpy_acme.agents.skill_vae import diagnostics
-from jumpy_acme.agents.skill_vae import learning
 from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
 
@@ -118,19 +117,14 @@ def _train_from_dataset(config, log_dir):
              'final': metrics}
   # Diagnostics on held-out episodes.
   trajs = diagnostics.trajectories(dataset, heldout_episodes)
-  networks = skill_vae.make_networks(config)
+  model = skill_vae.model_from_learner(learner)
   spans = [s for s in (10, 20, 30, 50) if s % config.K == 0]
-  jumpy = diagnostics.rollout_errors(networks, learner.state.params,
-                                     learner.normalization, trajs, spans)
+  jumpy = diagnostics.rollout_errors(model, trajs, spans)
   baseline = None
   if _BASELINE.value:
-    base_config, base_params, base_norm = learning.load_checkpoint(
-        _BASELINE.value)
-    baseline = diagnostics.rollout_errors(
-        skill_vae.make_networks(base_config), base_params, base_norm, trajs,
-        spans)
-  actions = diagnostics.action_errors(networks, learner.state.params,
-                                      learner.normalization, trajs)
+    baseline = diagnostics.rollout_errors(skill_vae.load(_BASELINE.value),
+                                          trajs, spans)
+  actions = diagnostics.action_errors(model, trajs)
   text = diagnostics.table(jumpy, baseline)
   print(text)
   print('action decoder RMSE on held-out actions:', actions)

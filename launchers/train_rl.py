@@ -121,11 +121,11 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       variable_update_period=_UPDATE_PERIOD.value, seed=seed)
   if _METHOD.value != 'scratch':
     # A latent action space: epsilon_mean per dimension (spec/acme.md).
-    from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
+    from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
     if not _PHASE1.value:
       raise app.UsageError(f'--phase1_checkpoint: --method={_METHOD.value} '
                            'acts with a phase-1 model; give its directory.')
-    latent = learning.load_checkpoint(_PHASE1.value)[0].latent_size
+    latent = model_lib.load(_PHASE1.value).latent_size
     dmpo = dmpo.with_epsilon_mean_per_dimension(latent)
   return config_lib.HarnessingConfig(
       method=_METHOD.value, task=_TASK.value, dmpo=dmpo,

@@ -9,42 +9,24 @@ import jax
 import numpy as np
 import pytest
 
-from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents import skill_vae
-from jumpy_acme.agents.skill_vae import builder
-from jumpy_acme.agents.skill_vae import learning
-from jumpy_acme.agents.skill_vae import losses
 from jumpy_acme.agents.planning import evaluation
-
-
-def _tiny_checkpoint(directory):
-  config = skill_vae.SkillVAEConfig(K=10, embed_sizes=(16, 16, 8),
-                                    encoder_sizes=(16,), latent_size=4,
-                                    decoder_sizes=(16, 16), batch_size=4,
-                                    sgd_steps_per_step=1)
-  rng = np.random.default_rng(0)
-  observations = rng.normal(size=(8, 11, 86)).astype(np.float32)
-  actions = rng.uniform(-0.05, 0.05, size=(8, 10, 5)).astype(np.float32)
-  from jumpy_acme import dataset_files
-  norm = losses.Normalization.from_statistics(
-      dataset_files.statistics(observations), builder.ACTION_SCALE)
-  batches = iter([reverb_adders.Snippet(observations[:4], actions[:4], ())])
-  learner = skill_vae.SkillVAELearner(
-      skill_vae.make_networks(config), batches, norm,
-      random_key=jax.random.PRNGKey(0), checkpoint_dir=directory)
-  learner.step()
-  learner.checkpoint()
-  return learner
+from jumpy_acme.testing import phase1
 
 
 def test_load_checkpoint_and_evaluate_both_agents(tmp_path):
-  learner = _tiny_checkpoint(str(tmp_path / 'model'))
-  config, params, norm = learning.load_checkpoint(str(tmp_path / 'model'))
-  assert config.latent_size == 4 and config.embed_sizes == (16, 16, 8)
-  for a, b in zip(jax.tree_util.tree_leaves(params),
+  learner = phase1.tiny_checkpoint(tmp_path / 'model')
+  model = skill_vae.load(str(tmp_path / 'model'))
+  assert model.config.latent_size == 4
+  assert model.config.embed_sizes == (16, 16, 8)
+  assert model.step == 1
+  for a, b in zip(jax.tree_util.tree_leaves(model.params),
                   jax.tree_util.tree_leaves(learner.state.params)):
     np.testing.assert_array_equal(a, b)
-  np.testing.assert_allclose(norm.action_scale, builder.ACTION_SCALE)
+  np.testing.assert_allclose(model.normalization.action_scale,
+                             [0.07, 0.07, 0.07, 1.0, 255.0])
+  with pytest.raises(FileNotFoundError, match='no checkpoint in'):
+    skill_vae.load(str(tmp_path / 'empty'))
   for agent in ('planning', 'random_hl'):
     out = tmp_path / agent
     result = subprocess.run(
@@ -71,7 +53,7 @@ def test_load_checkpoint_and_evaluate_both_agents(tmp_path):
 
 
 def test_table3_preset_runs_three_settings_on_the_same_episodes(tmp_path):
-  _tiny_checkpoint(str(tmp_path / 'model'))
+  phase1.tiny_checkpoint(tmp_path / 'model')
   out = tmp_path / 'table3'
   result = subprocess.run(
       [sys.executable, '-m', 'jumpy_acme.launchers.evaluate',
@@ -115,7 +97,7 @@ def test_presets_follow_the_papers_tables():
 
 
 def test_a_rerun_runs_only_the_episodes_not_yet_finished(tmp_path):
-  _tiny_checkpoint(str(tmp_path / 'model'))
+  phase1.tiny_checkpoint(tmp_path / 'model')
   out = tmp_path / 'resume'
 
   def run(episodes):
@@ -145,5 +127,5 @@ def test_missing_or_empty_checkpoints_are_named_before_any_episode(tmp_path):
   (tmp_path / 'empty').mkdir()
   with pytest.raises(ValueError, match='checkpoint: no checkpoint in'):
     evaluation.checkpoint_step(str(tmp_path / 'empty'))
-  _tiny_checkpoint(str(tmp_path / 'model'))
+  phase1.tiny_checkpoint(tmp_path / 'model')
   assert evaluation.checkpoint_step(str(tmp_path / 'model')) == 1

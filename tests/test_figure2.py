@@ -9,13 +9,10 @@ import numpy as np
 import pytest
 
 from jumpy_acme import environments
-from jumpy_acme.adders import reverb as reverb_adders
-from jumpy_acme.agents import skill_vae
 from jumpy_acme.agents.planning import config as config_lib
 from jumpy_acme.agents.planning import figures
-from jumpy_acme.agents.skill_vae import builder
-from jumpy_acme.agents.skill_vae import losses
 from jumpy_acme.environments.rgb_stacking import layout
+from jumpy_acme.testing import phase1
 
 L = layout.LAYOUT
 
@@ -23,24 +20,9 @@ L = layout.LAYOUT
 @pytest.fixture(scope='module')
 def checkpoint(tmp_path_factory):
   """A tiny phase-1 model (K = 10, Z = 4) after one SGD step, saved."""
-  directory = str(tmp_path_factory.mktemp('figure2') / 'model')
-  config = skill_vae.SkillVAEConfig(K=10, embed_sizes=(16, 16, 8),
-                                    encoder_sizes=(16,), latent_size=4,
-                                    decoder_sizes=(16, 16), batch_size=4,
-                                    sgd_steps_per_step=1)
-  rng = np.random.default_rng(0)
-  observations = rng.normal(size=(4, 11, 86)).astype(np.float32)
-  actions = rng.uniform(-0.05, 0.05, size=(4, 10, 5)).astype(np.float32)
-  from jumpy_acme import dataset_files
-  norm = losses.Normalization.from_statistics(
-      dataset_files.statistics(observations), builder.ACTION_SCALE)
-  learner = skill_vae.SkillVAELearner(
-      skill_vae.make_networks(config),
-      iter([reverb_adders.Snippet(observations, actions, ())]), norm,
-      random_key=jax.random.PRNGKey(0), checkpoint_dir=directory)
-  learner.step()
-  learner.checkpoint()
-  return directory
+  directory = tmp_path_factory.mktemp('figure2') / 'model'
+  phase1.tiny_checkpoint(directory)
+  return str(directory)
 
 
 class _Recording:

@@ -16,8 +16,9 @@ from jumpy_acme import types
 from jumpy_acme.agents import dmpo
 from jumpy_acme.agents import harnessing
 from jumpy_acme.agents import planning
-from jumpy_acme.agents import skill_vae
+from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.testing import fakes
+from jumpy_acme.testing import phase1
 
 
 def test_skill_environment_holds_each_skill_and_sums_rewards():
@@ -55,20 +56,10 @@ def test_skill_environment_holds_each_skill_and_sums_rewards():
     harnessing.SkillEnvironment(env, decode, 4, actions_per_latent=0)
 
 
-def _tiny_vae():
-  config = skill_vae.SkillVAEConfig(K=10, embed_sizes=(16, 16, 8),
-                                    encoder_sizes=(16,), latent_size=4,
-                                    decoder_sizes=(16, 16))
-  networks = skill_vae.make_networks(config)
-  params = networks.init(jax.random.PRNGKey(0))
-  norm = skill_vae.Normalization(jnp.zeros(86), jnp.ones(86), -jnp.ones(86),
-                                 jnp.ones(86), jnp.ones(5))
-  return networks, params, norm
-
-
 def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
   import optax  # pylint: disable=g-import-not-at-top
-  networks, params, norm = _tiny_vae()
+  model = phase1.tiny_model()
+  params = model.params
   rng = np.random.default_rng(0)
   s = rng.normal(size=(32, 86)).astype(np.float32)
   u = rng.uniform(-1, 1, size=(32, 4)).astype(np.float32)
@@ -77,13 +68,13 @@ def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
   batch = types.Transition(s, u, np.zeros(32, np.float32),
                            np.ones(32, np.float32), s_next)
   update = jax.jit(harnessing.make_finetune_update(
-      networks, norm, optax.adam(3e-3), latent_scale=2.0, beta_s=1.0))
+      model, optax.adam(3e-3), latent_scale=2.0, beta_s=1.0))
   state = harnessing.finetune.FinetuneState(
-      params, optax.adam(3e-3).init(params['params']['jumpy_decoder']),
+      params, optax.adam(3e-3).init(model.jumpy_decoder_params()),
       jnp.zeros((), jnp.int32))
   # The loss at the start, computed here from predict_next_state.
-  predicted = jax.vmap(lambda a, b: skill_vae.predict_next_state(
-      networks, params, norm, a, 2.0 * b))(s, u)
+  predicted = jax.vmap(lambda a, b: model.predict_next_state(a, 2.0 * b))(
+      s, u)
   start = np.mean(np.sum(((predicted - s) - (s_next - s)) ** 2, axis=1))
   first = None
   for _ in range(200):
@@ -91,10 +82,11 @@ def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
     first = float(metrics['model_squared_error']) if first is None else first
   np.testing.assert_allclose(first, start, rtol=1e-4)
   assert float(metrics['model_squared_error']) < 0.3 * start
-  before, after = params['params'], state.params['params']
-  for name in before:
+  for name in model_lib.MODULES:
     same = jax.tree_util.tree_all(jax.tree_util.tree_map(
-        lambda a, b: bool(jnp.all(a == b)), before[name], after[name]))
+        lambda a, b: bool(jnp.all(a == b)),
+        model_lib.module_params(params, name),
+        model_lib.module_params(state.params, name)))
     assert same == (name != 'jumpy_decoder'), name
   assert int(state.steps) == 200
 
@@ -102,7 +94,7 @@ def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
 def test_planning_policy_samples_skills_from_the_learned_proposal():
   # One plan, one jump: the action is (scale * (mean + std * eps)) / scale
   # for the planner's own noise eps, clipped: the proposal is pi's.
-  networks, params, norm = _tiny_vae()
+  model = phase1.tiny_model()
   spec = specs.EnvironmentSpec(
       observations=specs.Array((86,), np.float32),
       actions=specs.BoundedArray((4,), np.float32, -1.0, 1.0),
@@ -112,11 +104,11 @@ def test_planning_policy_samples_skills_from_the_learned_proposal():
   pi = dmpo.make_networks(spec, config)
   pi_params = pi.policy_init(jax.random.PRNGKey(1))
   policy = jax.jit(harnessing.make_planning_policy(
-      networks, norm, pi, lambda s: jnp.sum(s), planning.PlannerConfig(
+      model, pi, lambda s: jnp.sum(s), planning.PlannerConfig(
           num_samples=1, horizon=1), latent_scale=2.0))
   state = jnp.asarray(np.random.default_rng(0).normal(size=86), jnp.float32)
   key = jax.random.PRNGKey(7)
-  action = policy(pi_params, params, key, state)
+  action = policy(pi_params, model.params, key, state)
   mean, std = pi.policy_apply(pi_params, state)
   eps = jax.random.normal(jax.random.split(key, 1)[0], (1, 1, 4))[0, 0]
   np.testing.assert_allclose(action, jnp.clip(mean + std * eps, -1, 1),
@@ -158,8 +150,7 @@ def test_train_rl_learning_curves_and_resume(tmp_path):
 
 
 def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
-  from tests import test_evaluate  # pylint: disable=g-import-not-at-top
-  test_evaluate._tiny_checkpoint(str(tmp_path / 'model'))  # pylint: disable=protected-access
+  phase1.tiny_checkpoint(tmp_path / 'model')
   _train_rl(tmp_path, '--method=rl_hl_planning_finetune',
             f'--phase1_checkpoint={tmp_path / "model"}',
             '--actions_per_latent=2', '--num_samples=8',

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from jumpy_acme.agents import planning
+from jumpy_acme.testing import phase1
 
 TARGET = jnp.array([1.0, 0.5])
 
@@ -200,18 +201,10 @@ def test_bad_config_and_input():
 @pytest.mark.parametrize('k', [10, 1])
 def test_plans_with_the_skill_vae_and_a_task_reward(k):
   """The planner composes with the phase-1 jumpy model and a JAX reward."""
-  from jumpy_acme.agents import skill_vae
   from jumpy_acme.environments.rgb_stacking import rewards
-  config = skill_vae.SkillVAEConfig(K=k, embed_sizes=(16, 16, 8),
-                                    encoder_sizes=(16,), latent_size=4,
-                                    decoder_sizes=(16, 16))
-  networks = skill_vae.make_networks(config)
-  params = networks.init(jax.random.PRNGKey(0))
-  norm = skill_vae.Normalization(jnp.zeros(86), jnp.ones(86),
-                                 -jnp.ones(86), jnp.ones(86), jnp.ones(5))
-  plan = jax.jit(jax.vmap(planning.make_planner(
-      lambda s, z: skill_vae.predict_next_state(networks, params, norm, s, z),
-      rewards.jax_reward('red_stack_blue'), config.latent_size,
+  model = phase1.tiny_model(K=k)
+  plan = jax.jit(jax.vmap(planning.make_skill_planner(
+      model, rewards.jax_reward('red_stack_blue'),
       planning.PlannerConfig(num_samples=16, horizon=30 // k if k == 10
                              else 3))))
   states = jnp.asarray(np.random.default_rng(0).normal(size=(2, 86)),
@@ -227,25 +220,20 @@ def test_split_skill_vae_model_equals_the_jumpy_decoder():
   # predict_next_state predicts, and plan the same with the same key.
   from jumpy_acme.agents import skill_vae
   from jumpy_acme.environments.rgb_stacking import rewards
-  config = skill_vae.SkillVAEConfig(K=10, embed_sizes=(16, 16, 8),
-                                    encoder_sizes=(16,), latent_size=4,
-                                    decoder_sizes=(16, 16, 16))
-  networks = skill_vae.make_networks(config)
-  params = networks.init(jax.random.PRNGKey(0))
   rng = np.random.default_rng(0)
   norm = skill_vae.Normalization(
       jnp.asarray(rng.normal(size=86), jnp.float32),
       jnp.asarray(rng.uniform(0.5, 2, size=86), jnp.float32),
       -jnp.ones(86), 2 * jnp.ones(86), jnp.ones(5))
-  plain = lambda s, z: skill_vae.predict_next_state(networks, params, norm,
-                                                    s, z)
-  split = planning.skill_vae_model(networks, params, norm)
+  model = phase1.tiny_model(normalization=norm, decoder_sizes=(16, 16, 16))
+  plain = model.predict_next_state
+  split = planning.skill_vae_model(model)
   state = jnp.asarray(rng.normal(size=86), jnp.float32)
   z = jnp.asarray(rng.normal(size=4), jnp.float32)
   np.testing.assert_allclose(split.predict(split.features(state), state, z),
                              plain(state, z), rtol=1e-5, atol=1e-5)
-  make = lambda model: jax.jit(planning.make_planner(
-      model, rewards.jax_reward('reach_red'), 4,
+  make = lambda jumpy: jax.jit(planning.make_planner(
+      jumpy, rewards.jax_reward('reach_red'), 4,
       planning.PlannerConfig(num_samples=32, horizon=3)))
   a = make(plain)(jax.random.PRNGKey(2), state)
   b = make(split)(jax.random.PRNGKey(2), state)

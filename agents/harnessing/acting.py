@@ -20,13 +20,10 @@ from jumpy_acme import core
 from jumpy_acme.agents.dmpo import networks as dmpo_networks
 from jumpy_acme.agents.planning import config as planning_config
 from jumpy_acme.agents.planning import models
-from jumpy_acme.agents.planning import planner
-from jumpy_acme.agents.skill_vae import losses
-from jumpy_acme.agents.skill_vae import networks as skill_networks
+from jumpy_acme.agents.skill_vae import model as model_lib
 
 
-def make_planning_policy(networks: skill_networks.SkillVAENetworks,
-                         normalization: losses.Normalization,
+def make_planning_policy(model: model_lib.SkillModel,
                          policy_networks: dmpo_networks.DMPONetworks,
                          reward_fn: Callable[[jax.Array], jax.Array],
                          config: planning_config.PlannerConfig,
@@ -35,18 +32,16 @@ def make_planning_policy(networks: skill_networks.SkillVAENetworks,
 
   The proposal is z ~ N(latent_scale * mean, latent_scale * std) with
   (mean, std) = pi(. | s); the action is the best plan's first z divided
-  by latent_scale and clipped to [-1, 1].
+  by latent_scale and clipped to [-1, 1]. `model_params` replace the
+  model's parameters (finetuning changes the jumpy decoder's).
   """
-  latent = networks.config.latent_size
 
   def policy(policy_params, model_params, key, state):
     def proposal(s):
       mean, std = policy_networks.policy_apply(policy_params, s)
       return latent_scale * mean, latent_scale * std
-    plan = planner.make_planner(
-        models.skill_vae_model(networks, model_params, normalization),
-        reward_fn, latent, config, proposal_fn=proposal,
-        state_size=networks.config.state_size)
+    plan = models.make_skill_planner(model.replace(params=model_params),
+                                     reward_fn, config, proposal_fn=proposal)
     return jnp.clip(plan(key, state).z / latent_scale, -1.0, 1.0)
   return policy
 

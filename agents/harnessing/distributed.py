@@ -19,7 +19,7 @@ import dataclasses
 import json
 import os
 import time
-from typing import Dict, List
+from typing import Any, Dict, List, Optional
 
 import jax
 import numpy as np
@@ -49,26 +49,20 @@ class _Parts:
   environment: object
   spec: specs.EnvironmentSpec
   networks: dmpo.DMPONetworks
-  phase1: tuple = ()       # (skill networks, params, normalization).
+  phase1: Optional[Any] = None  # The phase-1 skill_vae.SkillModel.
 
 
 def _parts(config: config_lib.HarnessingConfig, seed: int) -> _Parts:
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   env = environments.make(config.task, seed=seed,
                           episode_length=config.episode_length)
-  phase1 = ()
+  phase1 = None
   if config.uses_skills:
-    from jumpy_acme.agents.planning import acting as planning_acting  # pylint: disable=g-import-not-at-top
-    from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
-    from jumpy_acme.agents.skill_vae import networks as skill_networks  # pylint: disable=g-import-not-at-top
-    vae_config, params, norm = learning.load_checkpoint(
-        config.phase1_checkpoint)
-    networks = skill_networks.make_networks(vae_config)
-    phase1 = (networks, params, norm)
+    from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+    phase1 = model_lib.load(config.phase1_checkpoint)
     env = skill_env.SkillEnvironment(
-        env, planning_acting.make_action_decoder(networks, params, norm),
-        vae_config.latent_size, config.actions_per_latent,
-        config.latent_scale)
+        env, phase1.decode_action, phase1.latent_size,
+        config.actions_per_latent, config.latent_scale)
   spec = specs.make_environment_spec(env)
   return _Parts(env, spec, dmpo.make_networks(spec, config.dmpo), phase1)
 
@@ -79,9 +73,8 @@ def _primitive_steps(env) -> int:
 
 def _planning_policy(config, parts: _Parts):
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
-  networks, _, norm = parts.phase1
   return acting.make_planning_policy(
-      networks, norm, parts.networks, rewards.jax_reward(config.task),
+      parts.phase1, parts.networks, rewards.jax_reward(config.task),
       config.planner, config.latent_scale)
 
 
@@ -125,9 +118,9 @@ def actor_worker(context, config: config_lib.HarnessingConfig):
           client, n_step=1, discount=1.0, environment_spec=parts.spec,
           table=MODEL_TABLE))
       model_source = variables.VariableClient(
-          client, {'model': parts.phase1[1]}, table=MODEL_VARIABLES)
+          client, {'model': parts.phase1.params}, table=MODEL_VARIABLES)
     actor = acting.PlanningActor(
-        _planning_policy(config, parts), key, source, parts.phase1[1],
+        _planning_policy(config, parts), key, source, parts.phase1.params,
         model_source, adder,
         update_period=max(1, config.dmpo.variable_update_period //
                           config.actions_per_latent))
@@ -188,10 +181,9 @@ def learner_worker(context, config: config_lib.HarnessingConfig,
 def finetune_worker(context, config: config_lib.HarnessingConfig):
   """Finetunes the jumpy decoder on the actors' skill transitions."""
   parts = _parts(config, seed=context.seed)
-  networks, params, norm = parts.phase1
   client = replay.connect(context.reverb_address)
   finetuner = finetune.JumpyFinetuner(
-      networks, params, norm,
+      parts.phase1,
       _batches(context, MODEL_TABLE, config.finetune_batch_size),
       config.finetune_learning_rate, config.latent_scale,
       variables.VariablePublisher(client, MODEL_VARIABLES),
@@ -220,11 +212,11 @@ def evaluator_worker(context, config: config_lib.HarnessingConfig,
   source = _policy_source(client, parts, config)
   if config.plans:
     model_source = (variables.VariableClient(
-        client, {'model': parts.phase1[1]}, table=MODEL_VARIABLES)
+        client, {'model': parts.phase1.params}, table=MODEL_VARIABLES)
                     if config.finetunes else None)
     actor = acting.PlanningActor(
         _planning_policy(config, parts), jax.random.PRNGKey(context.seed),
-        source, parts.phase1[1], model_source)
+        source, parts.phase1.params, model_source)
   else:
     actor = dmpo.DMPOActor(
         jax.jit(dmpo.make_policy(parts.networks, evaluation=True)),

@@ -30,7 +30,7 @@ class SkillEnvironment(dm_env.Environment):
     """Args:
       environment: observations are the raw state [S].
       decode_action: pure (state [S], z [Z]) -> action [A] in the primitive
-        spec's units (planning.make_action_decoder); jitted here.
+        spec's units (skill_vae.SkillModel.decode_action); jitted here.
       latent_size: Z.
       actions_per_latent: primitive steps a skill is held (K = 10 in the
         paper's RL-HL).

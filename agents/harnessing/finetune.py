@@ -18,10 +18,9 @@ import optax
 
 from jumpy_acme import types
 from jumpy_acme import variables
-from jumpy_acme.agents.skill_vae import losses
-from jumpy_acme.agents.skill_vae import networks as networks_lib
+from jumpy_acme.agents.skill_vae import model as model_lib
 
-_DECODER = 'jumpy_decoder'
+_DECODER = model_lib.JUMPY_DECODER
 
 
 class FinetuneState(NamedTuple):
@@ -30,17 +29,21 @@ class FinetuneState(NamedTuple):
   steps: jax.Array
 
 
-def make_finetune_update(networks: networks_lib.SkillVAENetworks,
-                         normalization: losses.Normalization,
+def make_finetune_update(model: model_lib.SkillModel,
                          optimizer: optax.GradientTransformation,
                          latent_scale: float, beta_s: float):
   """Pure update(state, transitions [B]) -> (state, metrics).
 
+  `model` gives the networks and normalisation; the parameters are the
+  state's.
+
   transitions: observation s_t [B, S], action u [B, Z] (z = latent_scale *
   u), next_observation s_t+K [B, S] (one skill step later).
   """
+  networks, normalization = model.networks, model.normalization
+
   def loss_fn(decoder, params, transitions):
-    params = {'params': {**params['params'], _DECODER: decoder}}
+    params = model_lib.with_module_params(params, _DECODER, decoder)
 
     def one(s_t, u, s_tpk):
       chex.assert_rank([s_t, u, s_tpk], 1)
@@ -53,12 +56,12 @@ def make_finetune_update(networks: networks_lib.SkillVAENetworks,
     return beta_s * jnp.mean(errors), jnp.mean(errors)
 
   def update(state: FinetuneState, transitions: types.Transition):
-    decoder = state.params['params'][_DECODER]
+    decoder = model_lib.module_params(state.params, _DECODER)
     (loss, error), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         decoder, state.params, transitions)
     updates, opt_state = optimizer.update(grads, state.opt_state, decoder)
     decoder = optax.apply_updates(decoder, updates)
-    params = {'params': {**state.params['params'], _DECODER: decoder}}
+    params = model_lib.with_module_params(state.params, _DECODER, decoder)
     return (FinetuneState(params, opt_state, state.steps + 1),
             {'model_loss': loss, 'model_squared_error': error})
   return update
@@ -68,19 +71,17 @@ class JumpyFinetuner:
   """Finetunes the jumpy decoder and publishes {'model': params} (NOT pure:
   holds the state, the iterator and the publisher)."""
 
-  def __init__(self, networks: networks_lib.SkillVAENetworks, params,
-               normalization: losses.Normalization,
+  def __init__(self, model: model_lib.SkillModel,
                iterator: Iterator[Any], learning_rate: float,
                latent_scale: float,
                publisher: Optional[variables.VariablePublisher] = None,
                publish_period: int = 50):
     optimizer = optax.adam(learning_rate)
     self._state = FinetuneState(
-        params, optimizer.init(params['params'][_DECODER]),
+        model.params, optimizer.init(model.jumpy_decoder_params()),
         jnp.zeros((), jnp.int32))
     self._update = jax.jit(make_finetune_update(
-        networks, normalization, optimizer, latent_scale,
-        networks.config.beta_s))
+        model, optimizer, latent_scale, model.config.beta_s))
     self._iterator = iterator
     self._publisher = publisher
     self._period = publish_period

@@ -4,6 +4,7 @@ from jumpy_acme.agents.planning.acting import planning_actor
 from jumpy_acme.agents.planning.acting import random_hl_actor
 from jumpy_acme.agents.planning.acting import SkillActor
 from jumpy_acme.agents.planning.config import PlannerConfig
+from jumpy_acme.agents.planning.models import make_skill_planner
 from jumpy_acme.agents.planning.models import skill_vae_model
 from jumpy_acme.agents.planning.planner import as_jumpy_model
 from jumpy_acme.agents.planning.planner import coloured_noise
@@ -15,5 +16,5 @@ from jumpy_acme.agents.planning.planner import shift_plan
 
 __all__ = ['JumpyModel', 'PlanResult', 'PlannerConfig', 'SkillActor',
            'as_jumpy_model', 'coloured_noise', 'discounted_score',
-           'make_planner', 'planning_actor', 'random_hl_actor', 'shift_plan',
-           'skill_vae_model']
+           'make_planner', 'make_skill_planner', 'planning_actor',
+           'random_hl_actor', 'shift_plan', 'skill_vae_model']

@@ -15,18 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jumpy_acme import actors
-from jumpy_acme.agents.skill_vae import losses
-from jumpy_acme.agents.skill_vae import networks as networks_lib
-
-
-def make_action_decoder(networks: networks_lib.SkillVAENetworks, params,
-                        normalization: losses.Normalization):
-  """Pure: (state [S] raw, z [Z]) -> action [A] in the spec's units."""
-  def act(state, z):
-    scaled = networks.decode_actions(params, normalization.standardise(state),
-                                     z)
-    return jnp.clip(scaled, -1.0, 1.0) * normalization.action_scale
-  return act
+from jumpy_acme.agents.skill_vae import model as model_lib
 
 
 class SkillActor(actors.AdderActor):
@@ -68,25 +57,23 @@ class SkillActor(actors.AdderActor):
     super().observe_first(timestep)
 
 
-def random_hl_actor(networks, params, normalization,
+def random_hl_actor(model: model_lib.SkillModel,
                     actions_per_latent: int = 1, seed: int = 0):
-  """Random-HL: z ~ N(0, I)."""
-  latent = networks.config.latent_size
+  """Random-HL: z ~ N(0, I); the model's low-level policy acts with it."""
+  latent = model.latent_size
   return SkillActor(lambda key, state: jax.random.normal(key, (latent,)),
-                    make_action_decoder(networks, params, normalization),
-                    actions_per_latent, seed)
+                    model.decode_action, actions_per_latent, seed)
 
 
-def planning_actor(networks, params, normalization, plan,
+def planning_actor(model: model_lib.SkillModel, plan,
                    actions_per_latent: int = 1, seed: int = 0):
   """Zero-shot via Planning: z = the first skill of the best plan.
 
   Args:
-    networks, params, normalization: the phase-1 model.
+    model: the phase-1 model (its low-level policy acts).
     plan: planner.make_planner(...)'s plan(key, state) -> PlanResult.
     actions_per_latent: steps a chosen skill is held.
     seed: seeds the planner's keys.
   """
   return SkillActor(lambda key, state: plan(key, state).z,
-                    make_action_decoder(networks, params, normalization),
-                    actions_per_latent, seed)
+                    model.decode_action, actions_per_latent, seed)

@@ -108,22 +108,15 @@ def _actor(setting: Setting, task: str):
     return _ACTORS[setting, task]
   from jumpy_acme.agents.planning import acting  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.planning import models  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.planning import planner  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.skill_vae import networks as networks_lib  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
-  config, params, norm = learning.load_checkpoint(setting.checkpoint)
-  networks = networks_lib.make_networks(config)
+  model = model_lib.load(setting.checkpoint)
   if setting.agent == 'random_hl':
-    actor = acting.random_hl_actor(networks, params, norm,
-                                   setting.actions_per_latent)
+    actor = acting.random_hl_actor(model, setting.actions_per_latent)
   else:
-    plan = planner.make_planner(
-        models.skill_vae_model(networks, params, norm),
-        rewards.jax_reward(task), config.latent_size,
-        setting.planner_config(), state_size=config.state_size)
-    actor = acting.planning_actor(networks, params, norm, plan,
-                                  setting.actions_per_latent)
+    plan = models.make_skill_planner(model, rewards.jax_reward(task),
+                                     setting.planner_config())
+    actor = acting.planning_actor(model, plan, setting.actions_per_latent)
   _ACTORS[setting, task] = actor
   return actor
 
@@ -155,7 +148,7 @@ def run_episode(job):
 
 def checkpoint_step(directory: Optional[str],
                     field: str = 'checkpoint') -> Optional[int]:
-  """The latest step of a phase-1 checkpoint (what load_checkpoint reads).
+  """The latest step of a phase-1 checkpoint (what skill_vae.load reads).
 
   Args:
     directory: the checkpoint directory (None: no checkpoint, None back).

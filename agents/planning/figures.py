@@ -63,21 +63,13 @@ def load_planner(checkpoint_dir: str, task: str, config) -> Planner:
     task: the reward the plans are scored with (rewards.TASKS).
     config: a planner config.PlannerConfig.
   """
-  from jumpy_acme.agents.planning import acting  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.planning import planner as planner_lib  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.skill_vae import losses  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.skill_vae import networks as networks_lib  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.planning import models  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
-  vae_config, params, norm = learning.load_checkpoint(checkpoint_dir)
-  networks = networks_lib.make_networks(vae_config)
-  plan = planner_lib.make_planner(
-      lambda s, z: losses.predict_next_state(networks, params, norm, s, z),
-      rewards.jax_reward(task), vae_config.latent_size, config,
-      state_size=vae_config.state_size)
-  act = acting.make_action_decoder(networks, params, norm)
-  return Planner(jax.jit(plan), jax.jit(act), config.horizon, vae_config.K,
-                 config.gamma_k)
+  model = model_lib.load(checkpoint_dir)
+  plan = models.make_skill_planner(model, rewards.jax_reward(task), config)
+  return Planner(jax.jit(plan), jax.jit(model.decode_action), config.horizon,
+                 model.K, config.gamma_k)
 
 
 class Snapshot(NamedTuple):

@@ -1,41 +1,38 @@
 """The phase-1 jumpy model in the form the planner shares work with.
 
-The jumpy decoder's first layer acts on concat(phi(s), z):
-W1 = [W1_phi; W1_z], so W1^T [phi(s); z] = W1_phi^T phi(s) + W1_z^T z. The
-first term depends on the state alone: for the current state, which all N
-plans start from, the planner computes it (and phi(s)) once.
+The split itself (the first layer's state part computed once per decision)
+is the model handle's: skill_vae.SkillModel.split_jumpy_model.
 """
 
+from typing import Callable, Optional
 
+from jumpy_acme.agents.planning import config as config_lib
 from jumpy_acme.agents.planning import planner
-from jumpy_acme.agents.skill_vae import losses
-from jumpy_acme.agents.skill_vae import networks as networks_lib
-from jumpy_acme.utils import activations
+from jumpy_acme.agents.skill_vae import model as model_lib
 
 
-def skill_vae_model(networks: networks_lib.SkillVAENetworks, params,
-                    normalization: losses.Normalization
-                    ) -> planner.JumpyModel:
-  """JumpyModel equal to losses.predict_next_state (raw states in and out).
+def skill_vae_model(model: model_lib.SkillModel) -> planner.JumpyModel:
+  """JumpyModel equal to model.predict_next_state (raw states in and out).
 
-  features(s [S]) -> [D1]: W1_phi^T phi(standardise(s)) + b1.
-  predict(f [D1], s [S], z [Z]) -> s + denormalise(MLP(elu(f + W1_z^T z))).
+  features(s [S]) -> [D1]; predict(f [D1], s [S], z [Z]) -> s_t+K [S].
   """
-  decoder = params['params']['jumpy_decoder']
-  layers = [decoder[f'Dense_{i}'] for i in range(len(decoder))]
-  embed_size = networks.config.embed_sizes[-1]
-  first = layers[0]
-  w_phi, w_z = first['kernel'][:embed_size], first['kernel'][embed_size:]
+  return planner.JumpyModel(*model.split_jumpy_model())
 
-  def features(state):
-    phi = networks.embed(params, normalization.standardise(state))
-    return phi @ w_phi + first['bias']
 
-  def predict(first_features, state, z):
-    x = activations.elu(first_features + z @ w_z)
-    for layer in layers[1:-1]:
-      x = activations.elu(x @ layer['kernel'] + layer['bias'])
-    delta = x @ layers[-1]['kernel'] + layers[-1]['bias']
-    return state + normalization.denormalise_delta(delta)
+def make_skill_planner(model: model_lib.SkillModel,
+                       reward_fn: Callable,
+                       config: config_lib.PlannerConfig,
+                       proposal_fn: Optional[Callable] = None):
+  """Algorithm 1 over a phase-1 model's skills: plan(key, s [S]) ->
+  PlanResult. The one way every agent builds its planner.
 
-  return planner.JumpyModel(features, predict)
+  Args:
+    model: the phase-1 model (its jumpy model rolls plans out).
+    reward_fn: a pure JAX reward, state [S] -> scalar (rewards.jax_reward).
+    config: the planner's settings.
+    proposal_fn: the skill proposal (default: the prior N(0, I)).
+  """
+  return planner.make_planner(skill_vae_model(model), reward_fn,
+                              model.latent_size, config,
+                              proposal_fn=proposal_fn,
+                              state_size=model.config.state_size)

@@ -5,9 +5,13 @@ from jumpy_acme.agents.skill_vae.learning import SkillVAELearner
 from jumpy_acme.agents.skill_vae.learning import TrainingState
 from jumpy_acme.agents.skill_vae.losses import Normalization
 from jumpy_acme.agents.skill_vae.losses import predict_next_state
+from jumpy_acme.agents.skill_vae.model import load
+from jumpy_acme.agents.skill_vae.model import model_from_learner
+from jumpy_acme.agents.skill_vae.model import SkillModel
 from jumpy_acme.agents.skill_vae.networks import make_networks
 from jumpy_acme.agents.skill_vae.networks import SkillVAENetworks
 
 __all__ = [
-    'Normalization', 'SkillVAEConfig', 'SkillVAELearner', 'SkillVAENetworks',
-    'TrainingState', 'make_networks', 'predict_next_state']
+    'Normalization', 'SkillModel', 'SkillVAEConfig', 'SkillVAELearner',
+    'SkillVAENetworks', 'TrainingState', 'load', 'make_networks',
+    'model_from_learner', 'predict_next_state']

@@ -14,8 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jumpy_acme.agents.skill_vae import losses
-from jumpy_acme.agents.skill_vae import networks as networks_lib
+from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.environments.rgb_stacking import layout
 
 GROUPS = ('arm', 'gripper', 'red', 'green', 'blue')
@@ -54,8 +53,7 @@ def _group_rmse(errors: np.ndarray) -> Dict[str, float]:
   return result
 
 
-def rollout_errors(networks: networks_lib.SkillVAENetworks, params,
-                   normalization: losses.Normalization,
+def rollout_errors(model: model_lib.SkillModel,
                    trajs: Sequence[Mapping[str, np.ndarray]],
                    spans: Sequence[int] = (10, 20, 30, 50),
                    starts_every: int = 5) -> Dict[int, Dict[str, float]]:
@@ -63,15 +61,14 @@ def rollout_errors(networks: networks_lib.SkillVAENetworks, params,
 
   Spans must be multiples of the model's K.
   """
-  k = networks.config.K
+  k = model.K
 
   @jax.jit
   def chain(start_state, snippets):
     """snippets [J, K+1, S] true windows -> predicted state J*K ahead."""
     def jump(state, snippet):
-      mean, _ = networks.encode(params, normalization.standardise(snippet))
-      return losses.predict_next_state(networks, params, normalization,
-                                       state, mean), None
+      mean, _ = model.encode(snippet)
+      return model.predict_next_state(state, mean), None
     final, _ = jax.lax.scan(jump, start_state, snippets)
     return final
 
@@ -96,20 +93,19 @@ def rollout_errors(networks: networks_lib.SkillVAENetworks, params,
   return results
 
 
-def action_errors(networks: networks_lib.SkillVAENetworks, params,
-                  normalization: losses.Normalization,
+def action_errors(model: model_lib.SkillModel,
                   trajs: Sequence[Mapping[str, np.ndarray]]
                   ) -> Dict[str, float]:
-  """RMSE of decoded actions (z from the true snippet), per action dim."""
-  k = networks.config.K
+  """RMSE of decoded actions (z from the true snippet, not clipped), per
+  action dim."""
+  k = model.K
 
   @jax.jit
   def decode(snippets):
     def one(snippet):
-      states = normalization.standardise(snippet)
-      mean, _ = networks.encode(params, states)
-      return networks.decode_actions(params, states[:-1], mean)
-    return jax.vmap(one)(snippets) * normalization.action_scale
+      mean, _ = model.encode(snippet)
+      return model.decode_action(snippet[:-1], mean, clip=False)
+    return jax.vmap(one)(snippets)
 
   predicted, true = [], []
   for traj in trajs:

@@ -23,6 +23,7 @@ from jumpy_acme import core
 from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents.skill_vae import config as config_lib
 from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.agents.skill_vae import networks as networks_lib
 from jumpy_acme.environments.rgb_stacking import layout
 from jumpy_acme.utils import counting
@@ -186,6 +187,10 @@ class SkillVAELearner(core.Learner):
     return self._state
 
   @property
+  def networks(self) -> networks_lib.SkillVAENetworks:
+    return self._networks
+
+  @property
   def normalization(self) -> losses.Normalization:
     return self._normalization
 
@@ -231,18 +236,17 @@ class SkillVAELearner(core.Learner):
   def get_variables(self, names: Sequence[str]) -> List[Any]:
     """'params' (all), 'normalization', or a module: 'embedder', 'encoder',
     'action_decoder', 'jumpy_decoder'."""
-    modules = self._state.params['params']
     out = []
     for name in names:
       if name == 'params':
         out.append(self._state.params)
       elif name == 'normalization':
         out.append(self._normalization)
-      elif name in modules:
-        out.append(modules[name])
+      elif name in model_lib.MODULES:
+        out.append(model_lib.module_params(self._state.params, name))
       else:
         raise ValueError(f'names: {name!r} is unknown; valid names: params, '
-                         f'normalization, {sorted(modules)}.')
+                         f'normalization, {sorted(model_lib.MODULES)}.')
     return out
 
   def save(self) -> TrainingState:
@@ -250,27 +254,3 @@ class SkillVAELearner(core.Learner):
 
   def restore(self, state: TrainingState):
     self._state = state
-
-
-def load_checkpoint(checkpoint_dir: str, step: Optional[int] = None):
-  """(config, params, normalization) of a saved phase-1 model, for actors.
-
-  Args:
-    checkpoint_dir: a learner's checkpoint directory.
-    step: which checkpoint (default: the latest).
-  """
-  manager = checkpointing.CheckpointManager(checkpoint_dir, read_only=True)
-  step = manager.latest_step() if step is None else step
-  if step is None:
-    raise FileNotFoundError(f'checkpoint: no checkpoint in {checkpoint_dir!r}.')
-  saved = manager.saved_config(step)
-  config = config_lib.SkillVAEConfig(**{
-      k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
-  networks = networks_lib.make_networks(config)
-  params = networks.init(jax.random.PRNGKey(0))
-  template = TrainingState(params, make_optimizer(config).init(params),
-                          jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
-  normalization = losses.Normalization(*(jnp.zeros(config.state_size),) * 4,
-                                       jnp.zeros(config.action_size))
-  restored = manager.restore(step, state=template, normalization=normalization)
-  return config, restored['state'].params, restored['normalization']

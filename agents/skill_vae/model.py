@@ -1,0 +1,173 @@
+"""One handle on a trained phase-1 model: load it, act with it, plan with it.
+
+  model = skill_vae.load('runs/phase1_k10')      # or model_from_learner(...)
+  action = model.decode_action(state, z)        # p(a | s, z): the LL policy
+  next_state = model.predict_next_state(state, z)  # p(s_t+K | s_t, z)
+  features, predict = model.split_jumpy_model()    # what the planner shares
+
+Everything that reads the phase-1 parameter tree by module or layer name
+lives here: the planner's split model, the jumpy decoder's parameters for
+finetuning, the learner's variables by module. States and actions are raw
+(the environment's units) at this interface; normalisation is internal.
+"""
+
+import dataclasses
+import os
+from typing import Any, Callable, Optional, Tuple
+
+import jax
+import jax.numpy as jnp
+
+from jumpy_acme import checkpointing
+from jumpy_acme.agents.skill_vae import config as config_lib
+from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.agents.skill_vae import networks as networks_lib
+from jumpy_acme.utils import activations
+
+JUMPY_DECODER = 'jumpy_decoder'
+MODULES = ('embedder', 'encoder', 'action_decoder', JUMPY_DECODER)
+
+
+def module_params(params, name: str):
+  """The parameters of one module ('embedder', ..., 'jumpy_decoder')."""
+  modules = params['params']
+  if name not in modules:
+    raise ValueError(f'name: {name!r} is unknown; valid modules: '
+                     f'{sorted(modules)}.')
+  return modules[name]
+
+
+def with_module_params(params, name: str, module):
+  """`params` with one module's parameters replaced (a new tree)."""
+  module_params(params, name)  # Checks the name.
+  return {**params, 'params': {**params['params'], name: module}}
+
+
+@dataclasses.dataclass(frozen=True)
+class SkillModel:
+  """A phase-1 model: config, networks, parameters and normalisation.
+
+  Attributes:
+    config: the SkillVAEConfig it was trained with.
+    networks: pure init/apply functions of its modules.
+    params: the Flax parameter tree.
+    normalization: the dataset statistics of its inputs and targets.
+    step: the learner step it was saved at (None if not from a checkpoint).
+  """
+  config: config_lib.SkillVAEConfig
+  networks: networks_lib.SkillVAENetworks
+  params: Any
+  normalization: losses.Normalization
+  step: Optional[int] = None
+
+  @property
+  def latent_size(self) -> int:
+    return self.config.latent_size
+
+  @property
+  def K(self) -> int:  # pylint: disable=invalid-name
+    return self.config.K
+
+  def replace(self, **changes) -> 'SkillModel':
+    return dataclasses.replace(self, **changes)
+
+  def embed(self, state):
+    """phi(s): raw state [S] -> features [E] (Figure 1's embedder)."""
+    return self.networks.embed(self.params,
+                               self.normalization.standardise(state))
+
+  def encode(self, states):
+    """q(z | s_t:t+K): raw snippet states [K+1, S] -> (mean [Z], std [Z])."""
+    return self.networks.encode(self.params,
+                                self.normalization.standardise(states))
+
+  def decode_action(self, state, z, clip: bool = True):
+    """The low-level policy's mean: (s [..., S] raw, z [Z]) -> a [..., A] in
+    the action spec's units, clipped to it unless `clip` is False."""
+    scaled = self.networks.decode_actions(
+        self.params, self.normalization.standardise(state), z)
+    if clip:
+      scaled = jnp.clip(scaled, -1.0, 1.0)
+    return scaled * self.normalization.action_scale
+
+  def predict_next_state(self, state, z):
+    """The jumpy model's mean: (s_t [S] raw, z [Z]) -> s_t+K [S] raw."""
+    return losses.predict_next_state(self.networks, self.params,
+                                     self.normalization, state, z)
+
+  def split_jumpy_model(self) -> Tuple[Callable, Callable]:
+    """The jumpy model split at its first layer, for the planner.
+
+    The decoder's first layer acts on concat(phi(s), z): with
+    W1 = [W1_phi; W1_z], W1^T [phi; z] = W1_phi^T phi + W1_z^T z. The first
+    term depends on the state alone, so for the current state, which all N
+    plans start from, the planner computes it once.
+
+    Returns:
+      features(s [S]) -> [D1]: W1_phi^T phi(standardise(s)) + b1;
+      predict(f [D1], s [S], z [Z]) -> s + denormalise(MLP(elu(f + W1_z^T
+      z))), equal to predict_next_state(s, z) when f = features(s).
+    """
+    decoder = module_params(self.params, JUMPY_DECODER)
+    layers = [decoder[f'Dense_{i}'] for i in range(len(decoder))]
+    embed_size = self.config.embed_sizes[-1]
+    first = layers[0]
+    w_phi, w_z = first['kernel'][:embed_size], first['kernel'][embed_size:]
+    normalization = self.normalization
+
+    def features(state):
+      return self.embed(state) @ w_phi + first['bias']
+
+    def predict(first_features, state, z):
+      x = activations.elu(first_features + z @ w_z)
+      for layer in layers[1:-1]:
+        x = activations.elu(x @ layer['kernel'] + layer['bias'])
+      delta = x @ layers[-1]['kernel'] + layers[-1]['bias']
+      return state + normalization.denormalise_delta(delta)
+
+    return features, predict
+
+  def jumpy_decoder_params(self):
+    """The jumpy decoder's parameters (what finetuning changes)."""
+    return module_params(self.params, JUMPY_DECODER)
+
+  def with_jumpy_decoder_params(self, decoder) -> 'SkillModel':
+    """This model with the jumpy decoder's parameters replaced."""
+    return self.replace(
+        params=with_module_params(self.params, JUMPY_DECODER, decoder))
+
+
+def model_from_learner(learner) -> SkillModel:
+  """The handle on a live SkillVAELearner's current parameters."""
+  return SkillModel(learner.networks.config, learner.networks,
+                    learner.state.params, learner.normalization,
+                    int(learner.state.step))
+
+
+def load(checkpoint_dir: str, step: Optional[int] = None) -> SkillModel:
+  """A saved phase-1 model (the latest checkpoint unless `step` is given).
+
+  Raises:
+    FileNotFoundError: naming the directory, when it holds no checkpoint.
+  """
+  from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
+  if not os.path.isdir(checkpoint_dir):
+    raise FileNotFoundError(
+        f'checkpoint: no checkpoint in {checkpoint_dir!r} (not a directory).')
+  manager = checkpointing.CheckpointManager(checkpoint_dir, read_only=True)
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f'checkpoint: no checkpoint in {checkpoint_dir!r}.')
+  saved = manager.saved_config(step)
+  config = config_lib.SkillVAEConfig(**{
+      k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+  networks = networks_lib.make_networks(config)
+  params = networks.init(jax.random.PRNGKey(0))
+  template = learning.TrainingState(
+      params, learning.make_optimizer(config).init(params),
+      jnp.zeros((), jnp.int32), jax.random.PRNGKey(0))
+  normalization = losses.Normalization(*(jnp.zeros(config.state_size),) * 4,
+                                       jnp.zeros(config.action_size))
+  restored = manager.restore(step, state=template, normalization=normalization)
+  return SkillModel(config, networks, restored['state'].params,
+                    restored['normalization'], int(step))
