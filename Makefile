@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install install-render run test test-slow bench lint clean
+.PHONY: install install-render run test test-integration test-slow bench lint clean
 
 $(STAMP): setup.py pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; \
@@ -50,8 +50,14 @@ run: $(STAMP)
 	$(PY) -m jumpy_acme.launchers.pipeline --scale=$(SCALE) \
 	  --output_dir=$(RESULTS)/pipeline
 
+# The unit tier (the README's test command): in-process tests, <= 10 min
+# on 2 idle cores. The integration tier: multi-process and subprocess
+# end-to-end tests. CI (.ci/run) runs both, then lint.
 test: $(STAMP)
-	$(PY) -m pytest -q -m 'not slow' $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m 'not slow and not integration' $(PYTEST_ARGS)
+
+test-integration: $(STAMP)
+	$(PY) -m pytest -q -m 'integration and not slow' $(PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none yet.

@@ -15,7 +15,7 @@ import time
 
 from jumpy_acme import launcher as launcher_lib
 from jumpy_acme import replay
-from jumpy_acme.agents.scripted import collection
+from jumpy_acme.agents.experiments import collection
 
 
 def run(num_actors: int, episodes_per_actor: int, segment_length: int,

@@ -3,7 +3,7 @@
 In one run on this machine's default JAX device:
   - the matmul peak: a jitted float32 [2048, 2048] @ [2048, 2048] product,
     FLOP/s at its best of several repeats (utils.profiling);
-  - the learner's jitted update (sgd_steps_per_update SGD steps as a
+  - the learner's jitted update (sgd_steps_per_step SGD steps as a
     lax.scan) with the default networks (policy 256x3, critic 512-512-256,
     51 atoms, N = 20 samples) at batch 256, for an 86-D observation and a
     5-D action (--action_size 32 for the latent-action case): SGD updates/s;
@@ -31,6 +31,7 @@ import numpy as np
 from jumpy_acme import core
 from jumpy_acme import environment_loop
 from jumpy_acme import specs
+from jumpy_acme import variables
 from jumpy_acme import types
 from jumpy_acme.agents import dmpo
 from jumpy_acme.utils import loggers
@@ -129,14 +130,14 @@ def main():
   parser.add_argument('--observation_size', type=int, default=86)
   parser.add_argument('--action_size', type=int, default=5)
   parser.add_argument('--batch_size', type=int, default=256)
-  parser.add_argument('--sgd_steps_per_update', type=int, default=4)
+  parser.add_argument('--sgd_steps_per_step', type=int, default=4)
   parser.add_argument('--seconds', type=float, default=5.0,
                       help='minimum timed seconds per measurement')
   args = parser.parse_args()
   o, a = args.observation_size, args.action_size
   config = dmpo.DMPOConfig(
       batch_size=args.batch_size,
-      sgd_steps_per_update=args.sgd_steps_per_update
+      sgd_steps_per_step=args.sgd_steps_per_step
   ).with_epsilon_mean_per_dimension(a)
   environment = _FakeEnvironment(o, a)
   spec = specs.make_environment_spec(environment)
@@ -146,7 +147,7 @@ def main():
   networks = dmpo.make_networks(spec, config)
   state = dmpo.init_training_state(networks, jax.random.PRNGKey(0))
   update = jax.jit(dmpo.make_update(networks))
-  batch = _transitions(config.batch_size * config.sgd_steps_per_update, o, a)
+  batch = _transitions(config.batch_size * config.sgd_steps_per_step, o, a)
   compile_start = time.perf_counter()
   state, metrics = update(state, batch)
   jax.block_until_ready(metrics)
@@ -158,15 +159,18 @@ def main():
     jax.block_until_ready(holder['metrics'])
 
   calls, elapsed = _timed(learner_call, args.seconds)
-  updates_per_s = calls * config.sgd_steps_per_update / elapsed
+  updates_per_s = calls * config.sgd_steps_per_step / elapsed
   flops = flops_per_sgd_update(config, o, a)
   achieved = flops * updates_per_s
   assert np.isfinite(float(holder['metrics']['loss']))
 
   # Actor: the jitted policy alone, then with an environment loop.
-  actor = dmpo.DMPOActor(dmpo.make_policy(networks), jax.random.PRNGKey(1),
-                         _Params(holder['state'].policy_params),
-                         action_dtype=np.float32)
+  actor = dmpo.DMPOActor(
+      dmpo.make_policy(networks), jax.random.PRNGKey(1),
+      variables.SourceVariableClient(
+          _Params(holder['state'].policy_params), ['policy'],
+          update_period=1000),
+      action_dtype=np.float32)
   observation = environment.reset().observation
   actor.select_action(observation)
   select_calls, select_s = _timed(lambda: actor.select_action(observation),
@@ -184,7 +188,7 @@ def main():
   print(f'config: obs {o}, action {a}, batch {config.batch_size}, '
         f'N={config.num_samples}, policy {config.policy_hidden_sizes}, '
         f'critic {config.critic_hidden_sizes}, atoms {config.num_atoms}, '
-        f'{config.sgd_steps_per_update} SGD steps per jitted call '
+        f'{config.sgd_steps_per_step} SGD steps per jitted call '
         f'(compile + first call {compile_s:.1f} s)')
   print(f'learner: {updates_per_s:.1f} SGD updates/s '
         f'({calls} calls in {elapsed:.2f} s)')
@@ -195,7 +199,7 @@ def main():
         'environment in the environment loop')
   print(json.dumps({
       'updates_per_s': round(updates_per_s, 3),
-      'sgd_steps_per_update_call': config.sgd_steps_per_update,
+      'sgd_steps_per_step_call': config.sgd_steps_per_step,
       'batch_size': config.batch_size,
       'observation_size': o, 'action_size': a,
       'flops_per_update': flops,

@@ -1,5 +1,8 @@
 """Reverb tables and connections used across agents.
 
+- `rate_limited_table`: uniform sampling, FIFO eviction, and either a
+  minimum size or a samples-per-insert rate limiter: every replay table of
+  the project is one of these.
 - `snippet_table`: uniform replay of K-step snippets (phase 1, from disk).
 - `onthefly_table`: a small FIFO-evicted buffer with a samples-per-insert
   rate limiter, for learning while actors collect (paper, footnote 3).
@@ -9,7 +12,7 @@
 """
 
 import time
-from typing import Any, List
+from typing import Any, List, Optional
 
 import reverb
 
@@ -23,15 +26,56 @@ def _signature(environment_spec, K, extras_spec):  # noqa: N803
                                               extras_spec)
 
 
+def default_error_buffer(min_size: int, samples_per_insert: float,
+                         tolerance_rate: float = 0.1) -> float:
+  """Acme's slack for a SampleToInsertRatio limiter: the ratio may drift by
+  tolerance_rate * min_size inserts' worth of samples, and at least 2."""
+  return max(min_size * tolerance_rate * samples_per_insert,
+             2 * samples_per_insert)
+
+
+def rate_limited_table(name: str, signature, max_size: int, min_size: int,
+                       samples_per_insert: Optional[float] = None,
+                       error_buffer: Optional[float] = None) -> reverb.Table:
+  """A uniformly sampled, FIFO-evicted table with a rate limiter.
+
+  Args:
+    name: the table's name.
+    signature: the items' signature (an adder's `signature(...)`).
+    max_size: items kept.
+    min_size: items needed before sampling starts.
+    samples_per_insert: None: sample freely once min_size items are in
+      (MinSize); else keep each item sampled this many times on average
+      (SampleToInsertRatio), holding whichever side runs ahead.
+    error_buffer: the ratio limiter's slack in samples; default
+      default_error_buffer(min_size, samples_per_insert).
+  """
+  if min_size < 1 or min_size > max_size:
+    raise ValueError(f'min_size: expected in [1, max_size={max_size}], got '
+                     f'{min_size}.')
+  if samples_per_insert is None:
+    limiter = reverb.rate_limiters.MinSize(min_size)
+  else:
+    if samples_per_insert <= 0:
+      raise ValueError(
+          f'samples_per_insert: expected > 0, got {samples_per_insert}.')
+    if error_buffer is None:
+      error_buffer = default_error_buffer(min_size, samples_per_insert)
+    limiter = reverb.rate_limiters.SampleToInsertRatio(
+        samples_per_insert=samples_per_insert, min_size_to_sample=min_size,
+        error_buffer=max(error_buffer, samples_per_insert))
+  return reverb.Table(
+      name=name, sampler=reverb.selectors.Uniform(),
+      remover=reverb.selectors.Fifo(), max_size=max_size,
+      rate_limiter=limiter, signature=signature)
+
+
 def snippet_table(name: str, environment_spec: specs.EnvironmentSpec,
                   K: int, extras_spec: types.NestedSpec = (),  # noqa: N803
                   max_size: int = 1_000_000) -> reverb.Table:
   """Uniform sampling, FIFO eviction; sampling waits for one item."""
-  return reverb.Table(
-      name=name, sampler=reverb.selectors.Uniform(),
-      remover=reverb.selectors.Fifo(), max_size=max_size,
-      rate_limiter=reverb.rate_limiters.MinSize(1),
-      signature=_signature(environment_spec, K, extras_spec))
+  return rate_limited_table(name, _signature(environment_spec, K, extras_spec),
+                            max_size, min_size=1)
 
 
 def onthefly_table(name: str, environment_spec: specs.EnvironmentSpec,
@@ -45,20 +89,9 @@ def onthefly_table(name: str, environment_spec: specs.EnvironmentSpec,
   each inserted snippet is sampled `samples_per_insert` times (in batches:
   batch_size samples per learner step).
   """
-  if min_size < 1 or min_size > max_size:
-    raise ValueError(f'min_size: expected in [1, max_size={max_size}], got '
-                     f'{min_size}.')
-  if samples_per_insert <= 0:
-    raise ValueError(
-        f'samples_per_insert: expected > 0, got {samples_per_insert}.')
-  error = max(error_buffer, samples_per_insert)
-  return reverb.Table(
-      name=name, sampler=reverb.selectors.Uniform(),
-      remover=reverb.selectors.Fifo(), max_size=max_size,
-      rate_limiter=reverb.rate_limiters.SampleToInsertRatio(
-          samples_per_insert=samples_per_insert, min_size_to_sample=min_size,
-          error_buffer=error),
-      signature=_signature(environment_spec, K, extras_spec))
+  return rate_limited_table(name, _signature(environment_spec, K, extras_spec),
+                            max_size, min_size, samples_per_insert,
+                            error_buffer)
 
 
 def queue_table(name: str, environment_spec: specs.EnvironmentSpec,

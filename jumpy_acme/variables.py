@@ -65,8 +65,118 @@ class VariablePublisher:
     self._client.insert(data, priorities={self._table: 1.0})
 
 
-class VariableClient(core.VariableSource):
-  """The actors' side: fetches variables every `update_period` calls.
+class PeriodicVariableClient(core.VariableSource):
+  """An actor's view of a variable source: fetches every `update_period`
+  calls to update() (in a background thread, as Acme's VariableClient) and
+  keeps the newest trees. Subclasses say how to fetch (`_fetch`)."""
+
+  def __init__(self, names: Sequence[str], update_period: int = 1):
+    if update_period < 1:
+      raise ValueError(f'update_period: expected >= 1, got {update_period}.')
+    if not names:
+      raise ValueError('names: expected at least one variable name, got '
+                       f'{list(names)}.')
+    self._keys = list(names)
+    self._update_period = update_period
+    self._variables: Optional[dict] = None
+    self._version: Optional[int] = None
+    self._calls = 0
+    self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    self._future: Optional[concurrent.futures.Future] = None
+
+  @property
+  def update_period(self) -> int:
+    return self._update_period
+
+  def _fetch(self) -> Tuple[int, dict]:
+    """(version, {name: tree}) fetched now."""
+    raise NotImplementedError
+
+  def _apply(self, result: Tuple[int, dict]):
+    self._version, self._variables = result
+
+  def update(self, wait: bool = False) -> None:
+    """Counts a call; every `update_period`-th call starts a fetch (and
+    waits for it if `wait`)."""
+    if self._future is not None and self._future.done():
+      future, self._future = self._future, None
+      self._apply(future.result())
+    self._calls += 1
+    if self._calls < self._update_period:
+      return
+    self._calls = 0
+    if wait:
+      self.update_and_wait()
+    elif self._future is None:
+      self._future = self._executor.submit(self._fetch)
+
+  def update_and_wait(self) -> None:
+    """Fetches the newest variables now."""
+    self._apply(self._fetch())
+
+  # Reading.
+
+  def get_variables(self, names: Sequence[str]) -> List[Any]:
+    """Fetches now, then returns the named trees in order."""
+    self._check_names(names)
+    self.update_and_wait()
+    return [self._variables[n] for n in names]
+
+  def latest(self, name: str) -> Any:
+    """The newest fetched tree called `name` (fetched now if none yet)."""
+    self._check_names([name])
+    if self._variables is None:
+      self.update_and_wait()
+    return self._variables[name]
+
+  def _check_names(self, names: Sequence[str]):
+    unknown = [n for n in names if n not in self._keys]
+    if unknown:
+      raise ValueError(f'names: {unknown} are not among the published '
+                       f'names {self._keys}.')
+
+  @property
+  def params(self) -> Any:
+    """The newest fetched trees: the tree itself if there is one name."""
+    if self._variables is None:
+      self.update_and_wait()
+    if len(self._keys) == 1:
+      return self._variables[self._keys[0]]
+    return [self._variables[n] for n in self._keys]
+
+  @property
+  def version(self) -> Optional[int]:
+    """The version of the newest fetched variables (None before a fetch)."""
+    return self._version
+
+  def close(self):
+    self._executor.shutdown(wait=True)
+
+
+class SourceVariableClient(PeriodicVariableClient):
+  """A PeriodicVariableClient over any VariableSource (e.g. a learner in
+  the same process): what builders give their actors, as Acme's do."""
+
+  def __init__(self, source: core.VariableSource, names: Sequence[str],
+               update_period: int = 1):
+    if source is None:
+      raise ValueError('source: expected a VariableSource (e.g. the learner '
+                       'or a variables.VariableClient), got None.')
+    super().__init__(names, update_period)
+    self._source = source
+    self._fetches = 0
+
+  def _fetch(self) -> Tuple[int, dict]:
+    trees = self._source.get_variables(self._keys)
+    self._fetches += 1
+    version = getattr(self._source, 'version', None)
+    return (self._fetches if version is None else version,
+            dict(zip(self._keys, trees)))
+
+
+class VariableClient(PeriodicVariableClient):
+  """The actors' side of the Reverb store: fetches every `update_period`
+  calls.
 
   Trees come back with the structure, shapes and dtypes of `templates` (e.g.
   freshly initialised parameters); a mismatch raises ValueError naming the
@@ -86,24 +196,14 @@ class VariableClient(core.VariableSource):
       update_period: `update()` fetches on every `update_period`-th call.
       timeout_s: how long a fetch waits for a first item before raising.
     """
-    if update_period < 1:
-      raise ValueError(f'update_period: expected >= 1, got {update_period}.')
     if not templates:
       raise ValueError('templates: expected at least one named tree, got {}.')
+    super().__init__(list(templates.keys()), update_period)
     self._client = client
     self._table = table
-    self._update_period = update_period
     self._timeout_s = timeout_s
     self._names, leaves, self._treedef = _flatten(templates)
     self._leaf_specs = [(np.shape(x), np.asarray(x).dtype) for x in leaves]
-    self._keys = list(templates.keys())
-    self._variables: Optional[dict] = None
-    self._version: Optional[int] = None
-    self._calls = 0
-    self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    self._future: Optional[concurrent.futures.Future] = None
-
-  # Fetching.
 
   def _wait_for_item(self):
     deadline = time.monotonic() + self._timeout_s
@@ -140,52 +240,3 @@ class VariableClient(core.VariableSource):
     if errors:
       raise ValueError(' '.join(errors))
     return version, jax.tree_util.tree_unflatten(self._treedef, leaves)
-
-  def _apply(self, result: Tuple[int, dict]):
-    self._version, self._variables = result
-
-  def update(self, wait: bool = False) -> None:
-    """Counts a call; every `update_period`-th call starts a fetch."""
-    if self._future is not None and self._future.done():
-      future, self._future = self._future, None
-      self._apply(future.result())
-    self._calls += 1
-    if self._calls < self._update_period:
-      return
-    self._calls = 0
-    if wait:
-      self.update_and_wait()
-    elif self._future is None:
-      self._future = self._executor.submit(self._fetch)
-
-  def update_and_wait(self) -> None:
-    """Fetches the newest variables now."""
-    self._apply(self._fetch())
-
-  # Reading.
-
-  def get_variables(self, names: Sequence[str]) -> List[Any]:
-    """Fetches now, then returns the named trees in order."""
-    unknown = [n for n in names if n not in self._keys]
-    if unknown:
-      raise ValueError(f'names: {unknown} are not among the published '
-                       f'names {self._keys}.')
-    self.update_and_wait()
-    return [self._variables[n] for n in names]
-
-  @property
-  def params(self) -> Any:
-    """The newest fetched trees: the tree itself if there is one name."""
-    if self._variables is None:
-      self.update_and_wait()
-    if len(self._keys) == 1:
-      return self._variables[self._keys[0]]
-    return [self._variables[n] for n in self._keys]
-
-  @property
-  def version(self) -> Optional[int]:
-    """The version of the newest fetched variables (None before a fetch)."""
-    return self._version
-
-  def close(self):
-    self._executor.shutdown(wait=True)

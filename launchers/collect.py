@@ -33,7 +33,7 @@ import numpy as np
 from jumpy_acme import launcher as launcher_lib
 from jumpy_acme import replay
 from jumpy_acme.agents import scripted
-from jumpy_acme.agents.scripted import collection
+from jumpy_acme.agents.experiments import collection
 from jumpy_acme.environments.rgb_stacking import scene as scene_lib
 from jumpy_acme.utils import versions
 
@@ -250,6 +250,8 @@ def main(argv):
         'behaviour_names': list(scripted.BEHAVIOURS),
         'scripted_config': vars(config), 'dmpo_policies': dmpo_policies,
         'behaviour_weights': behaviour_weights,
+        'action_spec': {'minimum': np.asarray(spec.actions.minimum).tolist(),
+                        'maximum': np.asarray(spec.actions.maximum).tolist()},
         'triplet': _TRIPLET.value,
         'versions': versions.package_versions(), **summary})
     size = sum(os.path.getsize(os.path.join(_OUTPUT.value, f))

@@ -25,7 +25,7 @@ in --output. Every finished episode is appended to --output/episodes.jsonl
 at once; a rerun with the same output directory (after a crash or Ctrl-C,
 or with more --episodes) runs only the episodes not found there for the
 same setting, checkpoint step, task, episode, --max_steps and --seed.
-The work is done by agents/planning/evaluation.py; this is its command
+The work is done by agents/experiments/evaluation.py; this is its command
 line.
 """
 
@@ -35,9 +35,9 @@ from absl import app
 from absl import flags
 from absl import logging
 
-from jumpy_acme.agents.planning import config as planning_config
-from jumpy_acme.agents.planning import evaluation
+from jumpy_acme.agents.experiments import evaluation
 from jumpy_acme.environments.rgb_stacking import rewards
+from jumpy_acme.launchers import planner_flags
 
 _AGENT = flags.DEFINE_enum('agent', 'planning', list(evaluation.AGENTS),
                            'Which agent to evaluate (without --preset).')
@@ -56,12 +56,6 @@ _EPISODES = flags.DEFINE_integer('episodes', 50, 'Episodes per task.')
 _MAX_STEPS = flags.DEFINE_integer('max_steps', 400, 'Steps per episode.')
 _ACTIONS_PER_LATENT = flags.DEFINE_integer(
     'actions_per_latent', 1, 'Steps a chosen skill is held.')
-_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1000, 'Planner: N.')
-_HORIZON = flags.DEFINE_integer('horizon', 3, 'Planner: H jumps.')
-_ITERATIONS = flags.DEFINE_integer('iterations', 1, 'Planner: CEM I.')
-_GAMMA_K = flags.DEFINE_float('gamma_k', 1.0, 'Planner: discount per jump.')
-_NOISE_BETA = flags.DEFINE_float(
-    'noise_beta', 0.0, 'Planner: coloured-noise exponent (0: white).')
 _NUM_WORKERS = flags.DEFINE_integer('num_workers', 2,
                                     'Processes running episodes.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seeds episodes and agents.')
@@ -76,10 +70,7 @@ def main(argv):
   for task in _TASKS.value:
     rewards.get_task(task)  # Names the valid tasks if one is unknown.
   try:  # Bad values name their flag.
-    planner = dataclasses.asdict(planning_config.PlannerConfig(
-        num_samples=_NUM_SAMPLES.value, horizon=_HORIZON.value,
-        iterations=_ITERATIONS.value, gamma_k=_GAMMA_K.value,
-        noise_beta=_NOISE_BETA.value))
+    planner = dataclasses.asdict(planner_flags.planner_config())
     settings = evaluation.make_settings(
         _PRESET.value, _AGENT.value, _CHECKPOINT.value,
         _BASELINE_CHECKPOINT.value, planner, _ACTIONS_PER_LATENT.value,

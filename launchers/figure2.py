@@ -30,6 +30,7 @@ from absl import logging
 import jax
 
 from jumpy_acme.environments.rgb_stacking import rewards
+from jumpy_acme.launchers import planner_flags
 from jumpy_acme.utils import versions
 
 _CHECKPOINT = flags.DEFINE_string('checkpoint', None,
@@ -42,10 +43,6 @@ _MAX_STEPS = flags.DEFINE_integer('max_steps', 400, 'Steps in the episode.')
 _STEPS = flags.DEFINE_list('steps', ['3', '44', '100', '151'],
                            'Steps whose plans are drawn (those >= '
                            '--max_steps are dropped).')
-_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 1000, 'Planner: N.')
-_HORIZON = flags.DEFINE_integer('horizon', 3, 'Planner: H jumps.')
-_ITERATIONS = flags.DEFINE_integer('iterations', 1, 'Planner: CEM I.')
-_GAMMA_K = flags.DEFINE_float('gamma_k', 1.0, 'Planner: discount per jump.')
 _ACTIONS_PER_LATENT = flags.DEFINE_integer(
     'actions_per_latent', 1, 'Steps a chosen skill is held.')
 _PLANS_DRAWN = flags.DEFINE_integer('plans_drawn', 100,
@@ -79,18 +76,15 @@ def main(argv):
     raise app.UsageError(f'--steps: expected steps >= 0, got {steps}.')
   steps = [s for s in steps if s < _MAX_STEPS.value]
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.planning import config as config_lib  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.planning import figures  # pylint: disable=g-import-not-at-top
-  planner_config = config_lib.PlannerConfig(
-      num_samples=_NUM_SAMPLES.value, horizon=_HORIZON.value,
-      iterations=_ITERATIONS.value, gamma_k=_GAMMA_K.value)
+  from jumpy_acme.agents.experiments import figure2  # pylint: disable=g-import-not-at-top
+  planner_config = planner_flags.planner_config()
   start = time.time()
-  planner = figures.load_planner(_CHECKPOINT.value, _TASK.value,
+  planner = figure2.load_planner(_CHECKPOINT.value, _TASK.value,
                                  planner_config)
   env = environments.make(_TASK.value, seed=_SEED.value,
                           episode_length=_MAX_STEPS.value)
   render = (lambda: env.render(height, width)) if _VIDEO.value else None
-  episode = figures.run_episode(
+  episode = figure2.run_episode(
       env, planner, key=jax.random.PRNGKey(_SEED.value),
       max_steps=_MAX_STEPS.value, snapshot_steps=steps,
       actions_per_latent=_ACTIONS_PER_LATENT.value, render=render,
@@ -104,9 +98,9 @@ def main(argv):
       'plans_drawn': _PLANS_DRAWN.value, 'video': _VIDEO.value,
       'frame_size': [height, width], 'frame_every': _FRAME_EVERY.value,
       'versions': versions.package_versions()}
-  paths = figures.write_outputs(
+  paths = figure2.write_outputs(
       episode, _OUTPUT.value, config, plans_drawn=_PLANS_DRAWN.value,
-      scale=figures.score_scale(planner.horizon, planner.gamma_k),
+      scale=figure2.score_scale(planner.horizon, planner.gamma_k),
       steps_ahead=planner.horizon * planner.K,
       fps=20.0 / _FRAME_EVERY.value,
       title=f'{_TASK.value}, zero-shot via planning (N = '

@@ -33,6 +33,7 @@ from jumpy_acme import actors
 from jumpy_acme import datasets
 from jumpy_acme import environments
 from jumpy_acme import environment_loop
+from jumpy_acme import replay
 from jumpy_acme import specs
 from jumpy_acme import variables
 from jumpy_acme.adders import reverb as reverb_adders
@@ -98,10 +99,7 @@ def main(_):
   spec = specs.make_environment_spec(env)
 
   server = reverb.Server([
-      reverb.Table(name='snippets', sampler=reverb.selectors.Uniform(),
-                   remover=reverb.selectors.Fifo(), max_size=100_000,
-                   rate_limiter=reverb.rate_limiters.MinSize(1),
-                   signature=reverb_adders.SnippetAdder.signature(spec, K)),
+      replay.snippet_table('snippets', spec, K, max_size=100_000),
       variables.make_variable_table(),
   ])
   address = f'localhost:{server.port}'

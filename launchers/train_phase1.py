@@ -29,8 +29,8 @@ import numpy as np
 
 from jumpy_acme import dataset_files
 from jumpy_acme.agents import skill_vae
-from jumpy_acme.agents.skill_vae import builder
-from jumpy_acme.agents.skill_vae import diagnostics
+from jumpy_acme.agents.experiments import phase1
+from jumpy_acme.agents.experiments import phase1_diagnostics as diagnostics
 from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
 
@@ -87,6 +87,18 @@ def _split(dataset, fraction, seed):
   return (dataset.select(np.flatnonzero(~is_heldout)), sorted(heldout))
 
 
+def _dataset_action_spec(dataset):
+  """The action spec the dataset was collected with (its manifest), else
+  RGB-stacking's (datasets written before the manifest recorded it)."""
+  saved = dataset.manifest['metadata'].get('action_spec')
+  if saved is None:
+    return phase1.rgb_stacking_action_spec()
+  from dm_env import specs  # pylint: disable=g-import-not-at-top
+  minimum = np.asarray(saved['minimum'], np.float32)
+  return specs.BoundedArray(minimum.shape, np.float32, minimum,
+                            np.asarray(saved['maximum'], np.float32))
+
+
 def _train_from_dataset(config, log_dir):
   dataset = dataset_files.load(_DATASET.value)
   if config.K > dataset.K:
@@ -99,9 +111,10 @@ def _train_from_dataset(config, log_dir):
         f'{len(heldout_episodes)} held-out episodes.', flush=True)
   logger = loggers.make_default_logger('learner', log_dir, time_delta=10.0,
                                        steps_key='steps')
-  learner = builder.make_learner_from_dataset(
-      config, train, logger=logger, checkpoint_dir=_CHECKPOINT_DIR.value,
-      counter=counting.Counter())
+  learner = phase1.make_learner_from_dataset(
+      config, train, _dataset_action_spec(dataset), logger=logger,
+      checkpoint_dir=_CHECKPOINT_DIR.value, counter=counting.Counter(),
+      state_groups=phase1.rgb_stacking_state_groups())
   start = time.time()
   done = int(learner.state.step) // config.sgd_steps_per_step
   metrics = None
@@ -144,7 +157,7 @@ def _train_from_dataset(config, log_dir):
 def _train_on_the_fly(config, log_dir):
   from jumpy_acme import launcher as launcher_lib  # pylint: disable=g-import-not-at-top
   from jumpy_acme import replay  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.scripted import collection  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.experiments import collection  # pylint: disable=g-import-not-at-top
   spec, extras_spec = collection.environment_spec_and_extras()
   per_step = config.batch_size * config.sgd_steps_per_step
   if _MIN_BUFFER.value < 1:
@@ -161,7 +174,7 @@ def _train_on_the_fly(config, log_dir):
   launcher.add_workers('actor', collection.collection_worker,
                        num=_NUM_ACTORS.value, seed=_SEED.value,
                        table='snippets', K=config.K, max_episodes=10**9)
-  launcher.add_workers('learner', builder.onthefly_learner_worker,
+  launcher.add_workers('learner', phase1.onthefly_learner_worker,
                        restart=False, config=dataclasses.asdict(config),
                        table='snippets', num_steps=_NUM_STEPS.value,
                        log_dir=log_dir, checkpoint_dir=_CHECKPOINT_DIR.value,

@@ -8,7 +8,7 @@ Finetune), with learning curves (paper, Table 1, Figures 3-4).
       --zero_shot=results/table3/results.json
 
 Each seed is one local distributed program (Reverb, --num_actors actor
-processes, the learner, the evaluator; agents/harnessing/distributed.py)
+processes, the learner, the evaluator; agents/harnessing/rl.py)
 that stops after the evaluation at --env_steps primitive environment steps.
 The learner checkpoints to --output/<method>/seed_<s>/learner and a rerun
 resumes from it. Output in --output/<method>: per-seed evaluation.csv and
@@ -38,8 +38,8 @@ import numpy as np
 
 from jumpy_acme.agents.dmpo import config as dmpo_config
 from jumpy_acme.agents.harnessing import config as config_lib
-from jumpy_acme.agents.planning import config as planning_config
 from jumpy_acme.environments.rgb_stacking import rewards
+from jumpy_acme.launchers import planner_flags
 
 _METHOD = flags.DEFINE_enum('method', 'rl_hl', list(config_lib.METHODS),
                             'Harnessing option (paper, Table 1).')
@@ -83,8 +83,7 @@ _VMAX = flags.DEFINE_float(
 _UPDATE_PERIOD = flags.DEFINE_integer(
     'variable_update_period', 200, 'Actor steps between parameter fetches.')
 # Planning methods.
-_NUM_SAMPLES = flags.DEFINE_integer('num_samples', 200, 'Planner: N.')
-_HORIZON = flags.DEFINE_integer('horizon', 3, 'Planner: H jumps.')
+flags.set_default(planner_flags.NUM_SAMPLES, 200)  # N = 200 while learning.
 _FINETUNE_BATCH = flags.DEFINE_integer(
     'finetune_batch_size', 64, 'Finetune: skill transitions per step.')
 _FINETUNE_LR = flags.DEFINE_float('finetune_learning_rate', 1e-4,
@@ -132,8 +131,7 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       phase1_checkpoint=_PHASE1.value,
       actions_per_latent=_ACTIONS_PER_LATENT.value,
       latent_scale=_LATENT_SCALE.value,
-      planner=planning_config.PlannerConfig(num_samples=_NUM_SAMPLES.value,
-                                            horizon=_HORIZON.value),
+      planner=planner_flags.planner_config(),
       finetune_batch_size=_FINETUNE_BATCH.value,
       finetune_learning_rate=_FINETUNE_LR.value,
       episode_length=_EPISODE_LENGTH.value, env_steps=_ENV_STEPS.value,
@@ -172,9 +170,8 @@ LABELS = {'scratch': 'RL-from-scratch', 'rl_hl': 'RL-HL',
 
 def plot(root: str, task: str, zero_shot: str = None) -> str:
   """curve.png in the style of Figures 3-4: every method under `root`."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.utils import plotting  # pylint: disable=g-import-not-at-top
+  plt = plotting.pyplot()
   fig, ax = plt.subplots(figsize=(6, 4))
   for method in config_lib.METHODS:
     curves = read_curves(os.path.join(root, method))
@@ -216,7 +213,7 @@ def main(argv):
   if _SAVE_POLICY.value and _METHOD.value != 'scratch':
     raise app.UsageError('--save_policy: only with --method=scratch (a '
                          'policy on primitive actions).')
-  from jumpy_acme.agents.harnessing import distributed  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
   root = os.path.join(_OUTPUT.value, _TASK.value)
   method_dir = os.path.join(root, _METHOD.value)
   for seed in range(_SEED.value, _SEED.value + _NUM_SEEDS.value):
@@ -227,7 +224,7 @@ def main(argv):
       continue
     if os.path.exists(os.path.join(seed_dir, 'evaluation.csv')):
       os.remove(os.path.join(seed_dir, 'evaluation.csv'))  # Re-evaluated.
-    counts = distributed.run(config, seed_dir, _NUM_ACTORS.value)
+    counts = rl.run(config, seed_dir, _NUM_ACTORS.value)
     with open(os.path.join(seed_dir, 'done.json'), 'w') as f:
       json.dump(counts, f)
   rows = write_curve(method_dir)

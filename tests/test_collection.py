@@ -19,7 +19,7 @@ from jumpy_acme import specs
 from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents import scripted
 from jumpy_acme.agents.scripted import acting
-from jumpy_acme.agents.scripted import collection
+from jumpy_acme.agents.experiments import collection
 from jumpy_acme.utils import loggers
 from tests.conftest import drain
 
@@ -167,6 +167,7 @@ def test_interrupted_or_damaged_datasets_are_refused(tmp_path):
     dataset_files.load(str(tmp_path / 'ok'))
 
 
+@pytest.mark.integration
 def test_killed_actor_leaves_no_partial_item_and_collection_goes_on(
     tmp_path):
   """Real simulators in 2 actor processes; one is SIGKILLed mid-episode."""
@@ -211,6 +212,7 @@ def test_killed_actor_leaves_no_partial_item_and_collection_goes_on(
   assert len(complete) == 5
 
 
+@pytest.mark.integration
 def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
   command = [sys.executable, '-m', 'jumpy_acme.launchers.collect',
              '--num_actors=1', '--num_episodes=1', '--segment_length=15',
@@ -258,6 +260,7 @@ def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
     dataset_files.load(str(tmp_path / 'cut'))
 
 
+@pytest.mark.integration
 def test_collect_joins_a_running_server(reverb_server):
   spec, extras_spec = collection.environment_spec_and_extras(
       episode_length=20, triplet='triplet1')

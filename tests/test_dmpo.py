@@ -2,12 +2,15 @@
 learning a small reaching task through the builder and a real Reverb server.
 """
 
+import sys
+
 import dm_env
 from dm_env import specs as dm_env_specs
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import reverb
 import rlax
 
 from jumpy_acme import specs
@@ -100,7 +103,7 @@ def _tiny_config(**overrides):
       discount=0.9, samples_per_insert=None, min_replay_size=100,
       max_replay_size=10_000, learning_rate=1e-3, target_update_period=25,
       epsilon_mean=0.01, init_log_alpha_mean=0.0, init_log_temperature=1.0,
-      sgd_steps_per_update=4, variable_update_period=10, prefetch_size=2)
+      sgd_steps_per_step=4, variable_update_period=10, prefetch_size=2)
   values.update(overrides)
   return dmpo.DMPOConfig(**values)
 
@@ -318,13 +321,26 @@ def test_losses_equal_rlax_called_in_its_own_batched_convention():
       kl, losses.to_dual(log_alpha), 0.05)
   for ours_part, rlax_part in zip(got, expected):
     np.testing.assert_allclose(ours_part, rlax_part, rtol=1e-6)
-  # The projection, with unsorted source atoms partly outside the support.
+  # The projection, with unsorted source atoms partly outside the support,
+  # against a loop written here from its definition: each source atom's
+  # mass, clipped into the support, splits between its two neighbouring
+  # atoms in proportion to closeness.
   atoms = jnp.linspace(-2.0, 2.0, 9)
   z_p = jnp.asarray(rng.uniform(-3, 3, 12), jnp.float32)
   probs = jax.nn.softmax(jnp.asarray(rng.normal(size=12), jnp.float32))
+  support, spacing = np.asarray(atoms, np.float64), 0.5
+  expected = np.zeros(9)
+  for z, p in zip(np.clip(np.asarray(z_p, np.float64), -2.0, 2.0),
+                  np.asarray(probs, np.float64)):
+    position = (z - support[0]) / spacing
+    low = int(np.floor(position))
+    high = min(low + 1, 8)
+    weight_high = position - low
+    expected[low] += p * (1 - weight_high)
+    expected[high] += p * weight_high
   np.testing.assert_allclose(
-      losses.categorical_l2_project(z_p, probs, atoms),
-      rlax.categorical_l2_project(z_p, probs, atoms), rtol=1e-6, atol=1e-7)
+      losses.categorical_l2_project(z_p, probs, atoms), expected,
+      rtol=1e-5, atol=1e-6)
 
 
 # Configuration, networks, builder.
@@ -396,7 +412,7 @@ def test_networks_shapes_initial_scale_and_action_box():
 def test_replay_table_rate_limiter_and_signature():
   config = dmpo.DMPOConfig()  # samples_per_insert 32, min size 1000.
   spec = _spec()
-  replay, variable_table = dmpo.DMPOBuilder(config).make_replay_tables(spec)
+  [replay] = dmpo.DMPOBuilder(config).make_replay_tables(spec)
   info = replay.info
   assert info.name == 'dmpo_replay' and info.max_size == 1_000_000
   limiter = info.rate_limiter_info
@@ -407,15 +423,13 @@ def test_replay_table_rate_limiter_and_signature():
                                                   32_000 + 3200)
   assert replay.info.signature == (
       reverb_adders.NStepTransitionAdder.signature(spec))
-  assert variable_table.info.name == 'dmpo_variables'
-  assert variable_table.info.max_size == 1
 
 
 # The learner.
 
 
 def test_second_update_does_not_recompile():
-  config = _tiny_config(batch_size=8, sgd_steps_per_update=2)
+  config = _tiny_config(batch_size=8, sgd_steps_per_step=2)
   networks = dmpo.make_networks(_spec(), config)
   traces = []
   update = dmpo.make_update(networks)
@@ -432,8 +446,9 @@ def test_second_update_does_not_recompile():
   assert int(state.steps) == 3 * 2 and np.isfinite(metrics['loss'])
   # The learner's own jitted update and the actor's jitted policy, too.
   learner = dmpo.DMPOLearner(networks, _batches(16))
-  actor = dmpo.DMPOActor(dmpo.make_policy(networks), jax.random.PRNGKey(0),
-                         learner, update_period=1)
+  actor = dmpo.DMPOActor(
+      dmpo.make_policy(networks), jax.random.PRNGKey(0),
+      variables.SourceVariableClient(learner, ['policy'], update_period=1))
   for _ in range(3):
     learner.step()
     actor.select_action(np.zeros(2, np.float32))
@@ -443,7 +458,7 @@ def test_second_update_does_not_recompile():
 
 
 def test_target_networks_copy_every_period():
-  config = _tiny_config(batch_size=8, sgd_steps_per_update=2,
+  config = _tiny_config(batch_size=8, sgd_steps_per_step=2,
                         target_update_period=4)
   networks = dmpo.make_networks(_spec(), config)
   learner = dmpo.DMPOLearner(networks, _batches(16))
@@ -468,7 +483,7 @@ def test_target_networks_copy_every_period():
 
 
 def test_checkpoint_restore_and_continue(tmp_path):
-  config = _tiny_config(batch_size=8, sgd_steps_per_update=2,
+  config = _tiny_config(batch_size=8, sgd_steps_per_step=2,
                         checkpoint_every=3)
   networks = dmpo.make_networks(_spec(), config)
   straight = dmpo.DMPOLearner(networks, _batches(16, seed=1),
@@ -487,12 +502,12 @@ def test_checkpoint_restore_and_continue(tmp_path):
   resumed = dmpo.DMPOLearner(networks, iterator,
                              random_key=jax.random.PRNGKey(7),
                              checkpoint_dir=str(tmp_path / 'ckpt'))
-  assert int(resumed.state.steps) == 3 * config.sgd_steps_per_update
+  assert int(resumed.state.steps) == 3 * config.sgd_steps_per_step
   jax.tree_util.tree_map(np.testing.assert_array_equal, resumed.save(), saved)
   assert isinstance(resumed.state.dual_params, losses.DualParams)
   for _ in range(2):
     resumed.step()
-  assert int(resumed.state.steps) == 5 * config.sgd_steps_per_update
+  assert int(resumed.state.steps) == 5 * config.sgd_steps_per_step
   jax.tree_util.tree_map(
       lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
       resumed.state, straight.state)
@@ -502,7 +517,7 @@ def test_checkpoint_restore_and_continue(tmp_path):
   with pytest.raises(ValueError, match=r'checkpoint was written with another '
                      r'model: critic_hidden_sizes: checkpoint \[64, 64\]'):
     dmpo.DMPOLearner(dmpo.make_networks(_spec(), _tiny_config(
-        batch_size=8, sgd_steps_per_update=2, critic_hidden_sizes=(16,))),
+        batch_size=8, sgd_steps_per_step=2, critic_hidden_sizes=(16,))),
         _batches(16), checkpoint_dir=str(tmp_path / 'ckpt'))
   with pytest.raises(ValueError, match="names: \\['torso'\\] unknown"):
     resumed.get_variables(['policy', 'torso'])
@@ -520,7 +535,8 @@ def test_learns_to_reach_through_builder_and_reverb(reverb_server):
   config = _tiny_config()
   builder = dmpo.DMPOBuilder(config)
   networks = dmpo.make_networks(spec, config)
-  _, client = reverb_server(builder.make_replay_tables(spec))
+  _, client = reverb_server(builder.make_replay_tables(spec) + [
+      variables.make_variable_table(config.variable_table_name)])
   learner = builder.make_learner(
       jax.random.PRNGKey(0), networks, builder.make_dataset_iterator(client),
       lambda label, steps_key=None: loggers.NoOpLogger(), spec, client)
@@ -567,3 +583,64 @@ def test_learns_to_reach_through_builder_and_reverb(reverb_server):
   threshold = random_return + 0.6 * (scripted_return - random_return)
   assert after > threshold, (before, after, random_return, scripted_return)
   assert int(learner.state.steps) == 2 * 4 * 141
+
+
+def _acme_table_rewrite(tables):
+  """Stands in for what Acme's run_experiment does to a builder's tables
+  before serving them: keep each rate limiter's ratio and lower bound, lift
+  its upper bound (inserts never block), and train only while each table
+  can sample half the original window. Returns (tables, sample sizes)."""
+  rewritten, sizes = [], []
+  for table in tables:
+    info = table.info.rate_limiter_info
+    unbounded = reverb.rate_limiters.RateLimiter(
+        samples_per_insert=info.samples_per_insert,
+        min_size_to_sample=info.min_size_to_sample,
+        min_diff=info.min_diff, max_diff=sys.float_info.max)
+    rewritten.append(table.replace(rate_limiter=unbounded))
+    sizes.append(max(1, int((info.max_diff - info.min_diff) / 2)))
+  return rewritten, sizes
+
+
+def test_builder_runs_under_acmes_single_process_experiment(reverb_server):
+  """The builder's default tables survive Acme's limiter rewrite, and its
+  learner and actor run Acme's way: one process, the learner as the actor's
+  variable source, a learner step whenever every table can sample."""
+  env = Reach(scale=2.0, seed=3)
+  spec = specs.make_environment_spec(env)
+  config = _tiny_config(samples_per_insert=4.0, min_replay_size=40,
+                        batch_size=16, sgd_steps_per_step=1)
+  builder = dmpo.DMPOBuilder(config)
+  tables, sizes = _acme_table_rewrite(builder.make_replay_tables(spec))
+  # A MinSize table (such as the variable store) would not survive it.
+  with pytest.raises(OverflowError):
+    _acme_table_rewrite([variables.make_variable_table()])
+  _, client = reverb_server(tables)
+  networks = dmpo.make_networks(spec, config)
+  learner = builder.make_learner(
+      jax.random.PRNGKey(0), networks, builder.make_dataset_iterator(client),
+      lambda label, steps_key=None: loggers.NoOpLogger(), spec, client)
+  actor = builder.make_actor(jax.random.PRNGKey(1),
+                             builder.make_policy(networks, spec), spec,
+                             learner, builder.make_adder(client, spec, None))
+  learner_steps = 0
+  for _ in range(12):  # 120 environment steps.
+    timestep = env.reset()
+    actor.observe_first(timestep)
+    while not timestep.last():
+      action = actor.select_action(timestep.observation)
+      timestep = env.step(action)
+      actor.observe(action, next_timestep=timestep)
+      while all(table.can_sample(size) for table, size in zip(tables,
+                                                                sizes)):
+        learner.step()
+        learner_steps += 1
+        if learner_steps >= 40:
+          break
+      actor.update()
+  # min size 40 of 120 inserted, 4 samples per insert, 16 per step:
+  # (120 - 40) * 4 / 16 = 20 steps, give or take the limiter's slack.
+  assert 10 <= learner_steps <= 40, learner_steps
+  actor.update(wait=True)
+  jax.tree_util.tree_map(np.testing.assert_array_equal, actor.params,
+                         learner.get_variables(['policy'])[0])

@@ -118,6 +118,7 @@ def test_bad_directories_name_what_is_missing(saved, tmp_path):
   assert not os.path.exists(missing)  # Checked, not created.
 
 
+@pytest.mark.integration
 def test_collect_acts_with_the_saved_policy_under_the_behaviour_id(
     saved, tmp_path):
   directory, _, _, _ = saved

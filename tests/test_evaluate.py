@@ -1,4 +1,4 @@
-"""Evaluation (agents/planning/evaluation.py and launchers/evaluate.py) on a
+"""Evaluation (agents/experiments/evaluation.py and launchers/evaluate.py) on a
 tiny saved model, both agents."""
 
 import json
@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from jumpy_acme.agents import skill_vae
-from jumpy_acme.agents.planning import evaluation
+from jumpy_acme.agents.experiments import evaluation
 from jumpy_acme.testing import phase1
 
 
+@pytest.mark.integration
 def test_load_checkpoint_and_evaluate_both_agents(tmp_path):
   learner = phase1.tiny_checkpoint(tmp_path / 'model')
   model = skill_vae.load(str(tmp_path / 'model'))
@@ -52,6 +53,7 @@ def test_load_checkpoint_and_evaluate_both_agents(tmp_path):
         'setting,task,mean,std')
 
 
+@pytest.mark.integration
 def test_table3_preset_runs_three_settings_on_the_same_episodes(tmp_path):
   phase1.tiny_checkpoint(tmp_path / 'model')
   out = tmp_path / 'table3'
@@ -96,6 +98,7 @@ def test_presets_follow_the_papers_tables():
     evaluation.make_settings(None, 'greedy', 'k10', None, planner, 1)
 
 
+@pytest.mark.integration
 def test_a_rerun_runs_only_the_episodes_not_yet_finished(tmp_path):
   phase1.tiny_checkpoint(tmp_path / 'model')
   out = tmp_path / 'resume'

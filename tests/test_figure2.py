@@ -1,4 +1,4 @@
-"""Figure 2 (agents/planning/figures.py, launchers/figure2.py), tiny model."""
+"""Figure 2 (agents/planning/figure2.py, launchers/figure2.py), tiny model."""
 
 import json
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 
 from jumpy_acme import environments
 from jumpy_acme.agents.planning import config as config_lib
-from jumpy_acme.agents.planning import figures
+from jumpy_acme.agents.experiments import figure2
 from jumpy_acme.environments.rgb_stacking import layout
 from jumpy_acme.testing import phase1
 
@@ -43,36 +43,39 @@ class _Recording:
     self.rewards.append(float(timestep.reward))
     return timestep
 
+  def __getattr__(self, name):  # Specs and the rest: the environment's.
+    return getattr(self._env, name)
+
 
 def test_assign_colours_best_orange_worst_yellow_greys_by_rank():
   scores = np.array([0.3, 0.9, -0.2, 0.5, 0.1, 0.7])
-  indices, colours = figures.assign_colours(scores, plans_drawn=2)
+  indices, colours = figure2.assign_colours(scores, plans_drawn=2)
   # Others by score: 4 (0.1), 0 (0.3), 3 (0.5), 5 (0.7); 2 evenly: 4, 5.
   np.testing.assert_array_equal(indices, [4, 5, 2, 1])
-  assert colours == (figures.OTHER_COLOUR, figures.OTHER_COLOUR,
-                     figures.WORST_COLOUR, figures.BEST_COLOUR)
+  assert colours == (figure2.OTHER_COLOUR, figure2.OTHER_COLOUR,
+                     figure2.WORST_COLOUR, figure2.BEST_COLOUR)
   assert indices[-1] == np.argmax(scores) and indices[-2] == np.argmin(scores)
-  indices, colours = figures.assign_colours(scores, plans_drawn=100)
+  indices, colours = figure2.assign_colours(scores, plans_drawn=100)
   assert len(indices) == 6 and sorted(indices) == list(range(6))
-  assert colours.count(figures.OTHER_COLOUR) == 4
-  indices, colours = figures.assign_colours(scores, plans_drawn=0)
+  assert colours.count(figure2.OTHER_COLOUR) == 4
+  indices, colours = figure2.assign_colours(scores, plans_drawn=0)
   np.testing.assert_array_equal(indices, [2, 1])
   # Ties: the worst is another plan; one plan: only the best.
-  indices, colours = figures.assign_colours(np.zeros(5), plans_drawn=1)
+  indices, colours = figure2.assign_colours(np.zeros(5), plans_drawn=1)
   assert indices[-1] == 0 and indices[-2] != 0 and len(set(indices)) == 3
-  indices, colours = figures.assign_colours(np.array([2.0]), plans_drawn=5)
-  assert list(indices) == [0] and colours == (figures.BEST_COLOUR,)
+  indices, colours = figure2.assign_colours(np.array([2.0]), plans_drawn=5)
+  assert list(indices) == [0] and colours == (figure2.BEST_COLOUR,)
   with pytest.raises(ValueError, match='scores'):
-    figures.assign_colours(np.zeros((2, 2)), plans_drawn=1)
+    figure2.assign_colours(np.zeros((2, 2)), plans_drawn=1)
 
 
 def test_score_scale_is_the_score_of_all_ones():
-  assert figures.score_scale(3, 1.0) == 4.0
-  assert figures.score_scale(2, 0.5) == pytest.approx(1.75)
+  assert figure2.score_scale(3, 1.0) == 4.0
+  assert figure2.score_scale(2, 0.5) == pytest.approx(1.75)
 
 
 def test_run_episode_records_scores_positions_and_frames(checkpoint):
-  planner = figures.load_planner(
+  planner = figure2.load_planner(
       checkpoint, 'red_stack_blue',
       config_lib.PlannerConfig(num_samples=8, horizon=2))
   env = _Recording(environments.make('red_stack_blue', seed=0,
@@ -84,7 +87,7 @@ def test_run_episode_records_scores_positions_and_frames(checkpoint):
     return np.full((4, 6, 3), len(rendered), np.uint8)
 
   steps = 15
-  episode = figures.run_episode(
+  episode = figure2.run_episode(
       env, planner, key=jax.random.PRNGKey(0), max_steps=steps,
       snapshot_steps=range(steps), render=render, frame_every=2)
   assert episode.length == steps and episode.replanned.all()
@@ -105,7 +108,7 @@ def test_run_episode_records_scores_positions_and_frames(checkpoint):
   for colour in layout.COLOURS:
     np.testing.assert_array_equal(episode.objects[colour],
                                   states[:, L[f'{colour}_pose_pos']])
-  records = figures.records(episode)
+  records = figure2.records(episode)
   assert [r['step'] for r in records] == list(range(steps))
   np.testing.assert_allclose([r['pinch'] for r in records],
                              states[:-1, L['pinch_pose_pos']], rtol=1e-6)
@@ -118,7 +121,7 @@ def test_run_episode_records_scores_positions_and_frames(checkpoint):
   assert planner.plan._cache_size() == 1  # pylint: disable=protected-access
 
   # A skill held for 5 steps: one plan per 5 steps, snapshots say so.
-  held = figures.run_episode(
+  held = figure2.run_episode(
       env, planner, key=jax.random.PRNGKey(1), max_steps=7,
       snapshot_steps=(0, 6), actions_per_latent=5)
   np.testing.assert_array_equal(held.replanned, [1, 0, 0, 0, 0, 1, 0])
@@ -128,6 +131,7 @@ def test_run_episode_records_scores_positions_and_frames(checkpoint):
   assert not held.frames and not held.key_frames
 
 
+@pytest.mark.integration
 def test_launcher_writes_figures_video_and_records(checkpoint, tmp_path):
   out = tmp_path / 'figure2'
   result = subprocess.run(

@@ -127,6 +127,7 @@ def _train_rl(tmp_path, *args):
   return result
 
 
+@pytest.mark.integration
 def test_train_rl_learning_curves_and_resume(tmp_path):
   _train_rl(tmp_path, '--method=scratch', '--num_seeds=2')
   method = tmp_path / 'rl' / 'reach_red' / 'scratch'
@@ -149,6 +150,7 @@ def test_train_rl_learning_curves_and_resume(tmp_path):
   assert again.stdout.count('finished earlier, skipped') == 2
 
 
+@pytest.mark.integration
 def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
   phase1.tiny_checkpoint(tmp_path / 'model')
   _train_rl(tmp_path, '--method=rl_hl_planning_finetune',

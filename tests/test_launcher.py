@@ -16,6 +16,7 @@ def _table(name='t'):
   return reverb.Table.queue(name, 100)
 
 
+@pytest.mark.integration
 def test_counter_is_shared_and_workers_finishing_end_the_program():
   launcher = launcher_lib.LocalLauncher(tables=[_table()],
                                         counter_keys=('actor_steps',))
@@ -26,6 +27,7 @@ def test_counter_is_shared_and_workers_finishing_end_the_program():
   assert not launcher.interrupted
 
 
+@pytest.mark.integration
 def test_stop_condition_stops_workers():
   launcher = launcher_lib.LocalLauncher(tables=[_table()],
                                         counter_keys=('actor_steps',))
@@ -38,6 +40,7 @@ def test_stop_condition_stops_workers():
   assert all(not p.is_alive() for p in launcher.processes('actor'))
 
 
+@pytest.mark.integration
 def test_a_killed_actor_is_restarted():
   launcher = launcher_lib.LocalLauncher(tables=[_table()],
                                         counter_keys=('actor_steps',))
@@ -56,6 +59,7 @@ def test_a_killed_actor_is_restarted():
   assert launcher.restarts == {'actor-0': 1, 'actor-1': 0}
 
 
+@pytest.mark.integration
 def test_a_failing_worker_stops_the_program_with_a_clear_error():
   launcher = launcher_lib.LocalLauncher(tables=[_table()],
                                         counter_keys=('actor_steps',),
@@ -66,6 +70,7 @@ def test_a_failing_worker_stops_the_program_with_a_clear_error():
     launcher.run(stop_when=lambda c: False, poll_s=0.1)
 
 
+@pytest.mark.integration
 def test_unreachable_server_fails_after_a_bounded_wait():
   start = time.time()
   with pytest.raises(ConnectionError, match="'localhost:1' did not answer"):
@@ -78,6 +83,7 @@ def test_unreachable_server_fails_after_a_bounded_wait():
     launcher.run(stop_when=lambda c: True)
 
 
+@pytest.mark.integration
 def test_onthefly_buffer_keeps_actors_and_learner_in_step():
   """Actors insert, a learner samples: the rate limiter holds the ratio."""
   samples_per_insert, min_size, buffer = 4.0, 20, 40.0
@@ -104,6 +110,7 @@ def test_onthefly_buffer_keeps_actors_and_learner_in_step():
       buffer + 2 * 8 + samples_per_insert), (inserts, samples)
 
 
+@pytest.mark.integration
 def test_parameters_reach_actor_processes_through_the_variable_store():
   from jumpy_acme import variables
   launcher = launcher_lib.LocalLauncher(

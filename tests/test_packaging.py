@@ -10,6 +10,7 @@ import pytest
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+@pytest.mark.integration
 def test_imports_work_outside_the_source_folder(tmp_path):
   code = ('import jumpy_acme, jumpy_acme.agents, jumpy_acme.environments, '
           'jumpy_acme.launchers\n'
@@ -28,6 +29,7 @@ def test_imports_work_outside_the_source_folder(tmp_path):
   assert result.stdout.strip() == 'ok'
 
 
+@pytest.mark.integration
 def test_wheel_puts_every_module_under_jumpy_acme(tmp_path):
   try:
     import setuptools  # noqa: F401

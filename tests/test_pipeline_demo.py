@@ -6,7 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.integration
 def test_pipeline_demo_learns_a_better_than_baseline_model(tmp_path):
   result = subprocess.run(
       [sys.executable, '-m', 'jumpy_acme.launchers.pipeline_demo',

@@ -289,6 +289,7 @@ def test_triplets_resolve(env):
   assert len(scene_lib.resolve_triplet('rgb_train_random', rng)) == 3
 
 
+@pytest.mark.integration
 def test_episode_video_renders_headless(tmp_path):
   """In a subprocess: the GL backend is chosen when mujoco is imported."""
   code = (

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 
 def _run(args, timeout=600):
   result = subprocess.run([sys.executable, '-m'] + args, capture_output=True,
@@ -13,6 +15,7 @@ def _run(args, timeout=600):
   return result.stdout
 
 
+@pytest.mark.integration
 def test_collect_then_train_then_resume(tmp_path):
   data = str(tmp_path / 'data')
   _run(['jumpy_acme.launchers.collect', '--num_actors=1', '--num_episodes=2',
@@ -45,6 +48,7 @@ def test_collect_then_train_then_resume(tmp_path):
   assert summary['resumed_from_step'] == 4 and summary['sgd_steps'] == 12
 
 
+@pytest.mark.integration
 def test_train_on_the_fly_with_collection_actors(tmp_path):
   out = _run(['jumpy_acme.launchers.train_phase1', '--on_the_fly',
               '--num_actors=1', '--K=10', '--batch_size=8',

@@ -113,3 +113,32 @@ def test_bad_arguments(store):
   with pytest.raises(ValueError, match='no table'):
     variables.VariableClient(store, {'policy': _params(0)},
                              table='nope').update_and_wait()
+
+
+class _CountingSource(variables.core.VariableSource):
+  """A learner stand-in whose 'policy' is the number of fetches so far."""
+
+  def __init__(self):
+    self.fetches = 0
+
+  def get_variables(self, names):
+    self.fetches += 1
+    return [np.float32(self.fetches) for _ in names]
+
+
+def test_source_client_fetches_every_update_period_calls():
+  source = _CountingSource()
+  client = variables.SourceVariableClient(source, ['policy'],
+                                          update_period=4)
+  assert client.latest('policy') == 1  # The first read fetches.
+  for _ in range(3):
+    client.update(wait=True)
+  assert source.fetches == 1 and client.latest('policy') == 1
+  client.update(wait=True)  # The 4th call.
+  assert source.fetches == 2 and client.latest('policy') == 2
+  assert client.version == 2  # The count of fetches (no version given).
+  with pytest.raises(ValueError, match=r"names: \['critic'\] are not among"):
+    client.latest('critic')
+  with pytest.raises(ValueError, match='source: expected a VariableSource'):
+    variables.SourceVariableClient(None, ['policy'])
+  client.close()

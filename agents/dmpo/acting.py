@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jumpy_acme import actors
-from jumpy_acme import core
 from jumpy_acme import types
+from jumpy_acme import variables
 from jumpy_acme.adders import base as adders_base
 from jumpy_acme.agents.dmpo import networks as networks_lib
 
@@ -50,9 +50,8 @@ class DMPOActor(actors.AdderActor):
   between calls)."""
 
   def __init__(self, policy: Policy, random_key: jax.Array,
-               variable_source: core.VariableSource,
+               variable_client: variables.PeriodicVariableClient,
                adder: Optional[adders_base.Adder] = None,
-               update_period: int = 1000,
                action_dtype=np.float32,
                variable_name: str = 'policy'):
     """Initializes the actor and fetches the first parameters.
@@ -60,17 +59,19 @@ class DMPOActor(actors.AdderActor):
     Args:
       policy: make_policy(networks, evaluation).
       random_key: seeds the behaviour noise.
-      variable_source: gives `get_variables([variable_name])`.
+      variable_client: gives the newest `variable_name` tree and fetches
+        every its update_period calls to update() (a
+        variables.VariableClient, or variables.SourceVariableClient over a
+        learner; DMPOBuilder.make_actor makes one).
       adder: receives every timestep (None: no replay).
-      update_period: update() fetches parameters every this many calls.
       action_dtype: the action spec's dtype.
       variable_name: the name the policy parameters are published under.
     """
-    if update_period < 1:
-      raise ValueError(f'update_period: expected >= 1, got {update_period}.')
-    if variable_source is None:
-      raise ValueError('variable_source: expected a VariableSource (e.g. the '
-                       'learner or a variables.VariableClient), got None.')
+    if not isinstance(variable_client, variables.PeriodicVariableClient):
+      raise ValueError(
+          'variable_client: expected a variables.PeriodicVariableClient (wrap '
+          'a learner in variables.SourceVariableClient), got '
+          f'{type(variable_client).__name__}.')
 
     def step(params, key, observation):
       key, policy_key = jax.random.split(key)
@@ -78,12 +79,10 @@ class DMPOActor(actors.AdderActor):
 
     self._step = jax.jit(step)
     self._key = random_key
-    self._source = variable_source
+    self._client = variable_client
     self._name = variable_name
     self._adder = adder
-    self._update_period = update_period
     self._dtype = np.dtype(action_dtype)
-    self._calls = 0
     self._params = None
     self.update(wait=True)
 
@@ -97,9 +96,10 @@ class DMPOActor(actors.AdderActor):
     return np.asarray(action, dtype=self._dtype)
 
   def update(self, wait: bool = False):
-    """Fetches parameters on every `update_period`-th call (or now if
-    `wait`)."""
-    self._calls += 1
-    if wait or self._calls >= self._update_period:
-      self._calls = 0
-      self._params = self._source.get_variables([self._name])[0]
+    """The client's update (a fetch every its update_period calls); with
+    `wait`, fetches now."""
+    if wait:
+      self._client.update_and_wait()
+    else:
+      self._client.update()
+    self._params = self._client.latest(self._name)

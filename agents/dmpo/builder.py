@@ -2,7 +2,14 @@
 
 Data flow: actor (make_actor) -> NStepTransitionAdder (make_adder) -> the
 replay table (make_replay_tables) -> make_dataset_iterator -> DMPOLearner
-(make_learner) -> the variable table (or the learner itself) -> actors.
+(make_learner) -> the learner itself, or a variable table when the program
+serves one -> actors.
+
+make_replay_tables gives the replay table alone, as Acme's builders do, so
+Acme's run_experiment can rewrite its rate limiter. A program whose actors
+live in other processes adds `variables.make_variable_table(
+config.variable_table_name)` to its server; the learner publishes to it when
+it is there.
 
   builder = DMPOBuilder(config)
   networks = make_networks(environment_spec, config)
@@ -25,6 +32,7 @@ from jumpy_acme import adders
 from jumpy_acme import builders
 from jumpy_acme import core
 from jumpy_acme import datasets
+from jumpy_acme import replay
 from jumpy_acme import specs
 from jumpy_acme import variables
 from jumpy_acme.adders import reverb as reverb_adders
@@ -52,40 +60,29 @@ class DMPOBuilder(builders.ActorLearnerBuilder):
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec,
                          policy: Optional[acting.Policy] = None
                          ) -> List[reverb.Table]:
-    """The n-step transition table (uniform, FIFO-evicted, rate-limited)
-    and, if config.variable_table_name, the size-one variable table."""
+    """The n-step transition table (uniform, FIFO-evicted, rate-limited)."""
     del policy  # No extras: the signature is the environment's alone.
     config = self.config
-    if config.samples_per_insert is None:
-      limiter = reverb.rate_limiters.MinSize(config.min_replay_size)
-    else:
-      spi = config.samples_per_insert
-      error_buffer = max(
-          config.min_replay_size * config.samples_per_insert_tolerance_rate *
-          spi, 2 * spi)
-      limiter = reverb.rate_limiters.SampleToInsertRatio(
-          samples_per_insert=spi, min_size_to_sample=config.min_replay_size,
-          error_buffer=error_buffer)
-    tables = [reverb.Table(
-        name=config.replay_table_name,
-        sampler=reverb.selectors.Uniform(),
-        remover=reverb.selectors.Fifo(),
-        max_size=config.max_replay_size,
-        rate_limiter=limiter,
-        signature=reverb_adders.NStepTransitionAdder.signature(
-            environment_spec))]
-    if config.variable_table_name is not None:
-      tables.append(variables.make_variable_table(config.variable_table_name))
+    error_buffer = None
+    if config.samples_per_insert is not None:
+      error_buffer = replay.default_error_buffer(
+          config.min_replay_size, config.samples_per_insert,
+          config.samples_per_insert_tolerance_rate)
+    tables = [replay.rate_limited_table(
+        config.replay_table_name,
+        reverb_adders.NStepTransitionAdder.signature(environment_spec),
+        config.max_replay_size, config.min_replay_size,
+        config.samples_per_insert, error_buffer)]
     return tables
 
   def make_dataset_iterator(self, replay_client: reverb.Client
                             ) -> Iterator[reverb.ReplaySample]:
-    """Batches of sgd_steps_per_update x batch_size transitions, prefetched
+    """Batches of sgd_steps_per_step x batch_size transitions, prefetched
     onto the default device."""
     config = self.config
     return datasets.make_dataset_iterator(
         replay_client.server_address, config.replay_table_name,
-        batch_size=config.batch_size * config.sgd_steps_per_update,
+        batch_size=config.batch_size * config.sgd_steps_per_step,
         prefetch_size=config.prefetch_size, device_put=True)
 
   def make_adder(self, replay_client: reverb.Client,
@@ -104,10 +101,18 @@ class DMPOBuilder(builders.ActorLearnerBuilder):
                  environment_spec: specs.EnvironmentSpec,
                  variable_source: Optional[core.VariableSource] = None,
                  adder: Optional[adders.Adder] = None) -> core.Actor:
-    return acting.DMPOActor(
-        policy, random_key, variable_source, adder,
-        update_period=self.config.variable_update_period,
-        action_dtype=environment_spec.actions.dtype)
+    """An actor whose parameters come from `variable_source` (a learner, or
+    a variables.VariableClient of a remote one), fetched every
+    config.variable_update_period calls to update(), as Acme's builders do.
+    """
+    if variable_source is None:
+      raise ValueError('variable_source: expected a VariableSource (e.g. the '
+                       'learner or a variables.VariableClient), got None.')
+    client = variables.SourceVariableClient(
+        variable_source, ['policy'],
+        update_period=self.config.variable_update_period)
+    return acting.DMPOActor(policy, random_key, client, adder,
+                            action_dtype=environment_spec.actions.dtype)
 
   def make_learner(self, random_key: jax.Array,
                    networks: networks_lib.DMPONetworks,
@@ -117,11 +122,13 @@ class DMPOBuilder(builders.ActorLearnerBuilder):
                    replay_client: Optional[reverb.Client] = None,
                    counter: Optional[counting.Counter] = None
                    ) -> core.Learner:
-    """The learner; it publishes its policy to the variable table when
-    given a replay client and config.variable_table_name is set."""
+    """The learner; it publishes its policy to config.variable_table_name
+    when the replay client's server has that table (programs with actors in
+    other processes); otherwise actors read the learner itself."""
     del environment_spec  # The networks carry what the learner needs.
     publisher = None
-    if replay_client is not None and self.config.variable_table_name:
+    if (replay_client is not None and self.config.variable_table_name and
+        self.config.variable_table_name in replay_client.server_info()):
       publisher = variables.VariablePublisher(
           replay_client, self.config.variable_table_name)
     return learning.DMPOLearner(

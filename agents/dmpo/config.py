@@ -48,7 +48,7 @@ class DMPOConfig:
   dual_learning_rate: float = 1e-2
   max_grad_norm: float = 40.0  # Global-norm clip, per optimiser.
   target_update_period: int = 100  # SGD steps between target copies.
-  sgd_steps_per_update: int = 1    # SGD steps per learner.step() (lax.scan).
+  sgd_steps_per_step: int = 1    # SGD steps per learner.step() (lax.scan).
   seed: int = 0
 
   # MPO policy loss: E-step (temperature) and M-step (decoupled KL bounds).
@@ -81,7 +81,7 @@ class DMPOConfig:
 
     for name in ('n_step', 'batch_size', 'min_replay_size', 'max_replay_size',
                  'prefetch_size', 'num_atoms', 'target_update_period',
-                 'sgd_steps_per_update', 'num_samples',
+                 'sgd_steps_per_step', 'num_samples',
                  'variable_update_period', 'variable_publish_period',
                  'checkpoint_every', 'checkpoints_to_keep'):
       value = getattr(self, name)

@@ -12,7 +12,7 @@ One SGD step on a batch of B n-step transitions (o_tm1, a_tm1, r_t, D_t, o_t):
      each with global-norm clipping; duals clipped in log space; target
      networks copied every target_update_period SGD steps.
 
-Acme's Learner interface: step() pulls sgd_steps_per_update x batch_size
+Acme's Learner interface: step() pulls sgd_steps_per_step x batch_size
 transitions (a Transition, or a reverb.ReplaySample whose data is one),
 runs the jitted update, logs metrics, publishes the policy to a variable
 table when given a publisher, and checkpoints periodically with orbax. A
@@ -21,7 +21,6 @@ latest one.
 """
 
 import functools
-import time
 from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
 
 import jax
@@ -31,6 +30,7 @@ import optax
 
 from jumpy_acme import checkpointing
 from jumpy_acme import core
+from jumpy_acme import learner_steps
 from jumpy_acme import types
 from jumpy_acme import variables
 from jumpy_acme.agents.dmpo import config as config_lib
@@ -113,7 +113,7 @@ def check_batch(networks: networks_lib.DMPONetworks,
                        f'transitions.observation, got {got[0]}.')
   if num is not None and leading != num:
     raise ValueError(f'transitions: expected {num} transitions per step '
-                     '(sgd_steps_per_update x batch_size), got '
+                     '(sgd_steps_per_step x batch_size), got '
                      f'{leading}.')
 
 
@@ -122,7 +122,7 @@ def make_update(networks: networks_lib.DMPONetworks,
   """update(state, transitions) -> (state, metrics). Pure; jit it.
 
   transitions: a Transition whose leaves are [S * B, ...] with S =
-  sgd_steps_per_update; the S SGD steps run as a lax.scan over [S, B, ...].
+  sgd_steps_per_step; the S SGD steps run as a lax.scan over [S, B, ...].
   Metrics are means over the S steps.
   """
   config = config or networks.config
@@ -209,7 +209,7 @@ def make_update(networks: networks_lib.DMPONetworks,
     transitions = types.Transition(
         transitions.observation, transitions.action, transitions.reward,
         transitions.discount, transitions.next_observation, ())
-    steps = config.sgd_steps_per_update
+    steps = config.sgd_steps_per_step
     reshape = lambda x: jnp.reshape(x, (steps, -1) + x.shape[1:])
     state, metrics = jax.lax.scan(
         sgd_step, state, jax.tree_util.tree_map(reshape, transitions))
@@ -239,7 +239,7 @@ class DMPOLearner(core.Learner):
 
     Args:
       networks: make_networks(environment_spec, config).
-      iterator: batches of sgd_steps_per_update x batch_size transitions
+      iterator: batches of sgd_steps_per_step x batch_size transitions
         (a Transition of numpy/jax arrays, or a reverb.ReplaySample whose
         data is one).
       random_key: initial key (default: PRNGKey(config.seed)).
@@ -252,16 +252,13 @@ class DMPOLearner(core.Learner):
     self._networks = networks
     self._config = config = networks.config
     self._iterator = iterator
-    self._logger = logger or loggers.NoOpLogger()
-    self._counter = counter or counting.Counter()
+    self._recorder = learner_steps.StepRecorder(counter, logger,
+                                                config.sgd_steps_per_step)
     self._publisher = publisher
     key = (jax.random.PRNGKey(config.seed) if random_key is None
            else random_key)
     self._state = init_training_state(networks, key)
     self._update = jax.jit(make_update(networks, config))
-    self._steps = 0
-    self._start_time = None
-    self._wait_seconds = 0.0
     self._manager = None
     if checkpoint_dir is not None:
       self._manager = make_checkpoint_manager(checkpoint_dir, config)
@@ -275,30 +272,18 @@ class DMPOLearner(core.Learner):
     return self._state
 
   def step(self) -> Dict[str, float]:
-    """One learner step: sgd_steps_per_update SGD steps on one batch."""
+    """One learner step: sgd_steps_per_step SGD steps on one batch."""
     config = self._config
-    if self._start_time is None:
-      self._start_time = time.time()
-    start = time.perf_counter()
-    transitions = _as_transitions(next(self._iterator))
-    self._wait_seconds += time.perf_counter() - start
+    transitions = _as_transitions(self._recorder.next_batch(self._iterator))
     check_batch(self._networks, transitions,
-                config.sgd_steps_per_update * config.batch_size)
+                config.sgd_steps_per_step * config.batch_size)
     self._state, metrics = self._update(self._state, transitions)
-    self._steps += 1
-    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-    counts = self._counter.increment(steps=1,
-                                     sgd_steps=config.sgd_steps_per_update)
-    elapsed = max(time.time() - self._start_time, 1e-9)
-    self._logger.write({
-        **counts, **metrics,
-        'sgd_steps_per_second': (self._steps * config.sgd_steps_per_update /
-                                 elapsed),
-        'data_wait_share': self._wait_seconds / elapsed})
-    if self._steps % config.variable_publish_period == 0:
+    metrics = self._recorder.record(metrics)
+    steps = self._recorder.steps
+    if steps % config.variable_publish_period == 0:
       self._publish()
     if (self._manager is not None and
-        self._steps % config.checkpoint_every == 0):
+        steps % config.checkpoint_every == 0):
       self.checkpoint()
     return metrics
 

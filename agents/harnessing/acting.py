@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jumpy_acme import actors
-from jumpy_acme import core
+from jumpy_acme import variables
 from jumpy_acme.agents.dmpo import networks as dmpo_networks
 from jumpy_acme.agents.planning import config as planning_config
 from jumpy_acme.agents.planning import models
@@ -51,28 +51,25 @@ class PlanningActor(actors.AdderActor):
   latest parameters)."""
 
   def __init__(self, policy: Callable[..., jax.Array], random_key: jax.Array,
-               policy_source: core.VariableSource, model_params,
-               model_source: Optional[core.VariableSource] = None,
-               adder=None, update_period: int = 100):
+               policy_client: variables.PeriodicVariableClient, model_params,
+               model_client: Optional[variables.PeriodicVariableClient] = None,
+               adder=None):
     """Args:
       policy: make_planning_policy(...).
       random_key: seeds the planner.
-      policy_source: gives get_variables(['policy']) (DMPO's pi).
+      policy_client: gives the newest 'policy' (DMPO's pi), fetched every its
+        update_period calls to update().
       model_params: the phase-1 parameters to start from.
-      model_source: gives get_variables(['model']) (finetuned), or None.
+      model_client: gives the newest 'model' (finetuned), or None.
       adder: receives every timestep.
-      update_period: update() fetches parameters every this many calls.
     """
-    if update_period < 1:
-      raise ValueError(f'update_period: expected >= 1, got {update_period}.')
     self._policy = jax.jit(policy)
     self._key = random_key
-    self._policy_source = policy_source
-    self._model_source = model_source
+    self._clients = {'policy': policy_client}
+    if model_client is not None:
+      self._clients['model'] = model_client
     self._model_params = model_params
     self._adder = adder
-    self._update_period = update_period
-    self._calls = 0
     self._policy_params = None
     self.update(wait=True)
 
@@ -83,9 +80,13 @@ class PlanningActor(actors.AdderActor):
     return np.asarray(action, np.float32)
 
   def update(self, wait: bool = False):
-    self._calls += 1
-    if wait or self._calls >= self._update_period:
-      self._calls = 0
-      self._policy_params = self._policy_source.get_variables(['policy'])[0]
-      if self._model_source is not None:
-        self._model_params = self._model_source.get_variables(['model'])[0]
+    """The clients' update (fetches every their update_period calls); with
+    `wait`, fetches now."""
+    for client in self._clients.values():
+      if wait:
+        client.update_and_wait()
+      else:
+        client.update()
+    self._policy_params = self._clients['policy'].latest('policy')
+    if 'model' in self._clients:
+      self._model_params = self._clients['model'].latest('model')

@@ -10,8 +10,7 @@ that already holds checkpoints resumes from the latest one.
 """
 
 import functools
-import time
-from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Sequence
+from typing import Any, Iterator, List, Mapping, NamedTuple, Optional, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -20,12 +19,12 @@ import optax
 
 from jumpy_acme import checkpointing
 from jumpy_acme import core
+from jumpy_acme import learner_steps
 from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents.skill_vae import config as config_lib
 from jumpy_acme.agents.skill_vae import losses
 from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.agents.skill_vae import networks as networks_lib
-from jumpy_acme.environments.rgb_stacking import layout
 from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
 
@@ -33,7 +32,6 @@ from jumpy_acme.utils import loggers
 _STRUCTURAL_FIELDS = ('K', 'state_size', 'action_size', 'embed_sizes',
                       'conv_channels', 'encoder_sizes', 'latent_size',
                       'decoder_sizes')
-_GROUPS = ('arm', 'gripper', 'red', 'green', 'blue')
 
 
 class TrainingState(NamedTuple):
@@ -70,21 +68,23 @@ def check_batch(config: config_lib.SkillVAEConfig, observations, actions,
                        f'{tuple(int(i) for i in bad)}).')
 
 
-def _group_indices(state_size: int) -> Dict[str, np.ndarray]:
-  if state_size != layout.STATE_SIZE:
-    return {}
-  return {g: np.asarray(layout.LAYOUT.indices(g)) for g in _GROUPS}
-
-
 def make_update(networks: networks_lib.SkillVAENetworks,
-                optimizer: optax.GradientTransformation):
+                optimizer: optax.GradientTransformation,
+                state_groups: Optional[Mapping[str, Sequence[int]]] = None):
   """update(state, normalization, observations, actions) -> (state, metrics)
 
   observations [S * B, K+1, D], actions [S * B, K, A]: S = the config's
   sgd_steps_per_step SGD steps run as a lax.scan. Pure; jit it.
+  `state_groups` (name -> state indices, e.g. the environment's arm, gripper
+  and objects) adds the jumpy prediction's RMSE per group to the metrics.
   """
   config = networks.config
-  groups = _group_indices(config.state_size)
+  groups = {name: np.asarray(index, np.int32)
+            for name, index in (state_groups or {}).items()}
+  for name, index in groups.items():
+    if index.size == 0 or index.min() < 0 or index.max() >= config.state_size:
+      raise ValueError(f'state_groups: {name!r} holds indices outside '
+                       f'[0, {config.state_size}): {index.tolist()}.')
 
   def sgd_step(normalization, state: TrainingState, batch):
     observations, actions = batch
@@ -138,7 +138,8 @@ class SkillVAELearner(core.Learner):
                logger: Optional[loggers.Logger] = None,
                counter: Optional[counting.Counter] = None,
                checkpoint_dir: Optional[str] = None,
-               wait_seconds_fn=None):
+               wait_seconds_fn=None,
+               state_groups: Optional[Mapping[str, Sequence[int]]] = None):
     """Initializes the learner (and resumes from `checkpoint_dir`).
 
     Args:
@@ -152,13 +153,15 @@ class SkillVAELearner(core.Learner):
       checkpoint_dir: orbax checkpoints go (and are resumed from) here.
       wait_seconds_fn: returns the iterator's cumulated wait; default: the
         time spent in next(iterator).
+      state_groups: name -> state indices, for per-group error metrics
+        (make_update); the program passes its environment's.
     """
     self._networks = networks
     self._config = config = networks.config
     self._iterator = iterator
     self._normalization = normalization
-    self._logger = logger or loggers.NoOpLogger()
-    self._counter = counter or counting.Counter()
+    self._recorder = learner_steps.StepRecorder(
+        counter, logger, config.sgd_steps_per_step, wait_seconds_fn)
     self._optimizer = make_optimizer(config)
     key = (jax.random.PRNGKey(config.seed) if random_key is None
            else random_key)
@@ -166,11 +169,8 @@ class SkillVAELearner(core.Learner):
     params = networks.init(init_key)
     self._state = TrainingState(params, self._optimizer.init(params),
                                 jnp.zeros((), jnp.int32), key)
-    self._update = jax.jit(make_update(networks, self._optimizer))
-    self._wait_seconds_fn = wait_seconds_fn
-    self._wait_seconds = 0.0
-    self._start_time = None
-    self._steps = 0
+    self._update = jax.jit(make_update(networks, self._optimizer,
+                                       state_groups))
     self._manager = None
     if checkpoint_dir is not None:
       self._manager = checkpointing.CheckpointManager(
@@ -196,30 +196,15 @@ class SkillVAELearner(core.Learner):
 
   def step(self):
     config = self._config
-    if self._start_time is None:
-      self._start_time = time.time()
-    start = time.perf_counter()
-    batch = next(self._iterator)
-    self._wait_seconds += time.perf_counter() - start
+    batch = self._recorder.next_batch(self._iterator)
     batch = getattr(batch, 'data', batch)  # A reverb.ReplaySample's data.
     num = config.sgd_steps_per_step * config.batch_size
     check_batch(config, batch.observations, batch.actions, num)
     self._state, metrics = self._update(self._state, self._normalization,
                                         batch.observations, batch.actions)
-    self._steps += 1
-    metrics = {k: float(v) for k, v in jax.device_get(metrics).items()}
-    counts = self._counter.increment(steps=1,
-                                     sgd_steps=config.sgd_steps_per_step)
-    elapsed = max(time.time() - self._start_time, 1e-9)
-    waited = (self._wait_seconds_fn() if self._wait_seconds_fn is not None
-              else self._wait_seconds)
-    self._logger.write({
-        **counts, **metrics,
-        'sgd_steps_per_second': (self._steps * config.sgd_steps_per_step /
-                                 elapsed),
-        'data_wait_share': waited / elapsed})
+    metrics = self._recorder.record(metrics)
     if (self._manager is not None and
-        self._steps % config.checkpoint_every == 0):
+        self._recorder.steps % config.checkpoint_every == 0):
       self.checkpoint()
     return metrics
 

@@ -21,14 +21,15 @@ from typing import Callable, Dict, Optional, Tuple
 
 import numpy as np
 
+from jumpy_acme.environments.rgb_stacking import constants
 from jumpy_acme.environments.rgb_stacking import layout as layout_lib
 
 L = layout_lib.LAYOUT
 
-# Scene constants (metres).
-BASKET_HEIGHT = 0.0498
-WORKSPACE_CENTER = (0.6, 0.0, 0.1698)
-WORKSPACE_SIZE = (0.25, 0.25, 0.2)
+# Scene constants (metres), the simulator's own.
+BASKET_HEIGHT = constants.BASKET_HEIGHT
+WORKSPACE_CENTER = constants.WORKSPACE_CENTER
+WORKSPACE_SIZE = constants.WORKSPACE_SIZE
 OBJECT_HEIGHT = 0.04  # Height of an rgb30 object; stacking offset.
 
 # Original shaping constants.

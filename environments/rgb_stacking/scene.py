@@ -62,6 +62,7 @@ from dm_robotics.moma.models.robots.robot_arms import sawyer_constants  # noqa: 
 from dm_robotics.moma.utils import mujoco_collisions  # noqa: E402
 from dm_robotics.transformations import transformations as tr  # noqa: E402
 
+from jumpy_acme.environments.rgb_stacking import constants  # noqa: E402
 from jumpy_acme.environments.rgb_stacking import layout  # noqa: E402
 
 # Timing.
@@ -80,9 +81,9 @@ GRIPPER_VELOCITY_SUBSTEPS = 25
 RESET_ACTION = np.zeros(5, np.float32)
 
 # Geometry (metres, radians).
-BASKET_ORIGIN = (0.6, 0.0, 0.0498)
-WORKSPACE_CENTER = np.array([0.6, 0.0, 0.1698])
-WORKSPACE_SIZE = np.array([0.25, 0.25, 0.2])
+BASKET_ORIGIN = constants.BASKET_ORIGIN
+WORKSPACE_CENTER = np.array(constants.WORKSPACE_CENTER)
+WORKSPACE_SIZE = np.array(constants.WORKSPACE_SIZE)
 WORKSPACE_MIN = WORKSPACE_CENTER - WORKSPACE_SIZE / 2
 WORKSPACE_MAX = WORKSPACE_CENTER + WORKSPACE_SIZE / 2
 WRIST_LIMITS = (-np.pi / 2, np.pi / 2)
@@ -93,8 +94,8 @@ PROP_POSITION_MAX = np.array([0.70, 0.10, 0.12])
 PROP_MASS = 0.2  # kg per prop, all bodies together (the original's).
 
 # Action: [vx, vy, vz (m/s, world), wz (rad/s), gripper (<= 0 open)].
-ACTION_MIN = np.array([-0.07, -0.07, -0.07, -1.0, -255.0], np.float32)
-ACTION_MAX = -ACTION_MIN
+ACTION_MIN = np.array(constants.ACTION_MINIMUM, np.float32)
+ACTION_MAX = np.array(constants.ACTION_MAXIMUM, np.float32)
 
 # Cartesian controller (the original's parameters).
 MAX_LINEAR_VELOCITY = 0.07

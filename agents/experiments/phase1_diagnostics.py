@@ -16,6 +16,7 @@ import numpy as np
 
 from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.environments.rgb_stacking import layout
+from jumpy_acme.utils import plotting
 
 GROUPS = ('arm', 'gripper', 'red', 'green', 'blue')
 # Positions alone (metres): the most readable error.
@@ -139,9 +140,7 @@ def table(jumpy: Mapping[int, Mapping[str, float]],
 
 def plot(jumpy, baseline, path: str, title: str = ''):
   """Rollout error against span, per group (PNG)."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  plt = plotting.pyplot()
   fig, axes = plt.subplots(1, len(GROUPS), figsize=(3 * len(GROUPS), 3))
   spans = sorted(jumpy)
   for ax, group in zip(axes, GROUPS):

@@ -12,8 +12,9 @@ camera images at those steps.
                         max_steps=400, snapshot_steps=(3, 44, 100, 151))
   paths = write_outputs(episode, 'results/figure2', config={...})
 
-`run_episode` is the one impure piece (NOT jittable: it steps a simulator);
-the planner and the action decoder inside it are jitted once. The drawing
+`run_episode` is the one impure piece (NOT jittable: it steps a simulator,
+through the core EnvironmentLoop with a recording observer); the planner
+and the action decoder inside it are jitted once. The drawing
 helpers take the recorded `Episode` and need matplotlib (imported lazily).
 """
 
@@ -27,7 +28,12 @@ from typing import (Any, Callable, Dict, List, Mapping, NamedTuple, Optional,
 import jax
 import numpy as np
 
+from jumpy_acme import core
+from jumpy_acme import environment_loop
+from jumpy_acme import wrappers
 from jumpy_acme.environments.rgb_stacking import layout as layout_lib
+from jumpy_acme.utils import loggers
+from jumpy_acme.utils import plotting
 
 L = layout_lib.LAYOUT
 PINCH = 'pinch_pose_pos'  # The pinch (gripper) position, xyz in metres.
@@ -111,6 +117,96 @@ class Episode:
     return len(self.rewards)
 
 
+class _PlanningActor(core.Actor):
+  """Zero-shot via Planning that keeps what Figure 2 draws (NOT pure: the
+  key, the plan in force and the step count)."""
+
+  def __init__(self, planner: Planner, key: jax.Array,
+               actions_per_latent: int):
+    self._planner, self._key, self._every = planner, key, actions_per_latent
+    self.t = 0
+    self.result = None        # The plan in force (planner.PlanResult).
+    self.plan_step = 0        # The step it was made at.
+    self.replanned = False    # Whether step t made a new plan.
+
+  def observe_first(self, timestep):
+    del timestep
+    self.t, self.result = 0, None
+
+  def select_action(self, observation):
+    state = np.asarray(observation, np.float32)
+    self.replanned = self.result is None or self.t % self._every == 0
+    if self.replanned:
+      self._key, plan_key = jax.random.split(self._key)
+      self.result = self._planner.plan(plan_key, state)
+      self.plan_step = self.t
+    return np.asarray(self._planner.act(state, self.result.z), np.float32)
+
+  def observe(self, action, next_timestep):
+    del action, next_timestep
+    self.t += 1
+
+  def update(self, wait: bool = False):
+    del wait
+
+
+class _EpisodeRecorder(environment_loop.EnvLoopObserver):
+  """Records states, rewards, planned scores, snapshots and frames."""
+
+  def __init__(self, actor: _PlanningActor, max_steps: int,
+               snapshot_steps, render, frame_every: int, log_every: int,
+               log: Callable[[str], None]):
+    self._actor, self._max_steps = actor, max_steps
+    self._snapshot_steps = set(int(s) for s in snapshot_steps)
+    self._render, self._frame_every = render, frame_every
+    self._log_every, self._log = log_every, log
+    self.rewards, self.scores, self.replanned, self.states = [], [], [], []
+    self.snapshots, self.frames, self.frame_steps = {}, [], []
+    self.key_frames = {}
+    self._start = time.time()
+
+  def _frame(self, t: int, final: bool):
+    """The frame of s_t: every frame_every steps, at snapshots, and s_T."""
+    if self._render is None:
+      return
+    regular = t % self._frame_every == 0
+    if final or regular or t in self._snapshot_steps:
+      frame = self._render()
+      if final or regular:
+        self.frames.append(frame)
+        self.frame_steps.append(t)
+      if not final and t in self._snapshot_steps:
+        self.key_frames[t] = frame
+
+  def observe_first(self, env, timestep):
+    del env
+    self.states.append(np.asarray(timestep.observation, np.float32))
+    self._frame(0, final=timestep.last())
+
+  def observe(self, env, timestep, action):
+    del env, action
+    actor, t = self._actor, self._actor.t - 1  # The step just taken.
+    result = actor.result
+    if t in self._snapshot_steps:
+      self.snapshots[t] = Snapshot(
+          t, actor.plan_step, np.asarray(result.scores),
+          np.asarray(result.trajectories)[..., L[PINCH]])
+    self.rewards.append(float(timestep.reward))
+    self.scores.append(float(result.score))
+    self.replanned.append(actor.replanned)
+    self.states.append(np.asarray(timestep.observation, np.float32))
+    self._frame(t + 1, final=timestep.last())
+    done = t + 1
+    if self._log_every and (done % self._log_every == 0 or timestep.last()):
+      self._log(f'[figure2] step {done}/{self._max_steps} | reward '
+                f'{self.rewards[-1]:.3f} | score {self.scores[-1]:.3f} | '
+                f'return {sum(self.rewards):.2f} | elapsed '
+                f'{time.time() - self._start:.0f} s')
+
+  def get_metrics(self) -> Dict[str, Any]:
+    return {}
+
+
 def run_episode(env, planner: Planner, *, key: jax.Array, max_steps: int,
                 snapshot_steps: Sequence[int] = (),
                 actions_per_latent: int = 1,
@@ -119,9 +215,11 @@ def run_episode(env, planner: Planner, *, key: jax.Array, max_steps: int,
                 log: Callable[[str], None] = print) -> Episode:
   """Runs one Zero-shot via Planning episode and records it (NOT jittable).
 
-  A new skill is planned from s_t whenever t % actions_per_latent == 0
-  (one planner call per chosen skill); in between, the decoder acts with
-  the held skill. The best plan's score is the planned score of Fig. 2a.
+  The core EnvironmentLoop runs the episode (cut at max_steps) with an
+  observer that records it. A new skill is planned from s_t whenever
+  t % actions_per_latent == 0 (one planner call per chosen skill); in
+  between, the decoder acts with the held skill. The best plan's score is
+  the planned score of Fig. 2a.
 
   Args:
     env: an environment whose observation is the 86-D state.
@@ -143,56 +241,24 @@ def run_episode(env, planner: Planner, *, key: jax.Array, max_steps: int,
                      f'{actions_per_latent}.')
   if frame_every < 1:
     raise ValueError(f'frame_every: expected >= 1, got {frame_every}.')
-  snapshot_steps = set(int(s) for s in snapshot_steps)
   start = time.time()
-  timestep = env.reset()
-  state = np.asarray(timestep.observation, np.float32)
-  rewards, scores, replanned, states = [], [], [], [state]
-  snapshots, frames, frame_steps, key_frames = {}, [], [], {}
-  result, plan_step = None, 0
-  t = 0
-  while t < max_steps and not timestep.last():
-    if render is not None and (t % frame_every == 0 or t in snapshot_steps):
-      frame = render()
-      if t % frame_every == 0:
-        frames.append(frame)
-        frame_steps.append(t)
-      if t in snapshot_steps:
-        key_frames[t] = frame
-    new_plan = result is None or t % actions_per_latent == 0
-    if new_plan:
-      key, plan_key = jax.random.split(key)
-      result = planner.plan(plan_key, state)
-      plan_step = t
-    if t in snapshot_steps:
-      snapshots[t] = Snapshot(
-          t, plan_step, np.asarray(result.scores),
-          np.asarray(result.trajectories)[..., L[PINCH]])
-    action = np.asarray(planner.act(state, result.z), np.float32)
-    timestep = env.step(action)
-    state = np.asarray(timestep.observation, np.float32)
-    rewards.append(float(timestep.reward))
-    scores.append(float(result.score))
-    replanned.append(new_plan)
-    states.append(state)
-    t += 1
-    if log_every and (t % log_every == 0 or timestep.last()
-                      or t == max_steps):
-      log(f'[figure2] step {t}/{max_steps} | reward {rewards[-1]:.3f} | '
-          f'score {scores[-1]:.3f} | return {sum(rewards):.2f} | elapsed '
-          f'{time.time() - start:.0f} s')
-  if render is not None:
-    frames.append(render())
-    frame_steps.append(t)
-  states = np.stack(states)
+  actor = _PlanningActor(planner, key, actions_per_latent)
+  recorder = _EpisodeRecorder(actor, max_steps, snapshot_steps, render,
+                              frame_every, log_every, log)
+  environment_loop.EnvironmentLoop(
+      wrappers.StepLimitWrapper(env, max_steps), actor,
+      logger=loggers.NoOpLogger(), should_update=False,
+      observers=[recorder]).run_episode()
+  states = np.stack(recorder.states)
   return Episode(
-      rewards=np.asarray(rewards, np.float64),
-      scores=np.asarray(scores, np.float64),
-      replanned=np.asarray(replanned, bool),
+      rewards=np.asarray(recorder.rewards, np.float64),
+      scores=np.asarray(recorder.scores, np.float64),
+      replanned=np.asarray(recorder.replanned, bool),
       pinch=states[:, L[PINCH]],
       objects={c: states[:, L[s]] for c, s in OBJECTS.items()},
-      snapshots=snapshots, frames=frames, frame_steps=frame_steps,
-      key_frames=key_frames, seconds=time.time() - start)
+      snapshots=recorder.snapshots, frames=recorder.frames,
+      frame_steps=recorder.frame_steps, key_frames=recorder.key_frames,
+      seconds=time.time() - start)
 
 
 def assign_colours(scores: np.ndarray, plans_drawn: int
@@ -240,18 +306,6 @@ def score_scale(horizon: int, gamma_k: float) -> float:
   return float(np.sum(gamma_k ** np.arange(horizon + 1)))
 
 
-def _pyplot():
-  try:
-    import matplotlib  # pylint: disable=g-import-not-at-top
-  except ImportError as e:
-    raise ImportError(
-        'Figure 2 needs matplotlib: pip install matplotlib (or install '
-        'jumpy-acme with its dependencies).') from e
-  matplotlib.use('Agg')
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  return plt
-
-
 def plot_plans(episode: Episode, path: str, plans_drawn: int = 100,
                steps_ahead: int = 30, title: str = ''):
   """Fig. 2b: two 3-D panels per snapshot, in pinch-position space (PNG).
@@ -263,7 +317,7 @@ def plot_plans(episode: Episode, path: str, plans_drawn: int = 100,
   star) and its actual path over the next `steps_ahead` steps (dashed).
   Both rows have equal scales on x, y and z, so distances read true.
   """
-  plt = _pyplot()
+  plt = plotting.pyplot()
   from matplotlib import lines  # pylint: disable=g-import-not-at-top
   steps = sorted(episode.snapshots)
   if not steps:
@@ -362,7 +416,7 @@ def plot_scores(episode: Episode, path: str, scale: float = 1.0,
   every predicted reward 1) sits level with a reward of 1: where the plans'
   predicted rewards equal the reward obtained now, the curves meet.
   """
-  plt = _pyplot()
+  plt = plotting.pyplot()
   steps = np.arange(episode.length)
   fig, left = plt.subplots(figsize=(8, 3.6))
   right = left.twinx()
@@ -400,7 +454,7 @@ def plot_scores(episode: Episode, path: str, scale: float = 1.0,
 
 def plot_frames(episode: Episode, path: str):
   """Fig. 2c: the camera image at each snapshot step (PNG)."""
-  plt = _pyplot()
+  plt = plotting.pyplot()
   steps = sorted(episode.key_frames)
   if not steps:
     raise ValueError('plot_frames: the episode has no key frames.')

@@ -25,6 +25,7 @@ import jax
 import numpy as np
 import reverb
 
+from jumpy_acme import environment_loop
 from jumpy_acme import replay
 from jumpy_acme import specs
 from jumpy_acme import variables
@@ -67,8 +68,44 @@ def _parts(config: config_lib.HarnessingConfig, seed: int) -> _Parts:
   return _Parts(env, spec, dmpo.make_networks(spec, config.dmpo), phase1)
 
 
-def _primitive_steps(env) -> int:
-  return getattr(env, 'primitive_steps', None)
+class _EnvSteps(environment_loop.EnvLoopObserver):
+  """Adds each step's primitive environment steps to the program's counter
+  (a skill step of a SkillEnvironment is actions_per_latent of them)."""
+
+  def __init__(self, counter):
+    self._counter = counter
+    self._last = None
+
+  def observe_first(self, env, timestep):
+    del timestep
+    self._last = getattr(env, 'primitive_steps', None)
+
+  def observe(self, env, timestep, action):
+    del timestep, action
+    now = getattr(env, 'primitive_steps', None)
+    self._counter.increment(env_steps=1 if now is None else now - self._last)
+    self._last = now
+
+  def get_metrics(self):
+    return {}
+
+
+class _Return(environment_loop.EnvLoopObserver):
+  """The episode's undiscounted return, summed in float64."""
+
+  def __init__(self):
+    self.value = 0.0
+
+  def observe_first(self, env, timestep):
+    del env, timestep
+    self.value = 0.0
+
+  def observe(self, env, timestep, action):
+    del env, action
+    self.value += float(timestep.reward)
+
+  def get_metrics(self):
+    return {}
 
 
 def _planning_policy(config, parts: _Parts):
@@ -97,10 +134,11 @@ class _Tee:
       adder.reset()
 
 
-def _policy_source(client, parts, config):
+def _policy_source(client, parts, config, update_period: int = 1):
   template = parts.networks.policy_init(jax.random.PRNGKey(0))
   return variables.VariableClient(client, {'policy': template},
-                                  table=config.dmpo.variable_table_name)
+                                  table=config.dmpo.variable_table_name,
+                                  update_period=update_period)
 
 
 def actor_worker(context, config: config_lib.HarnessingConfig):
@@ -110,37 +148,34 @@ def actor_worker(context, config: config_lib.HarnessingConfig):
   builder = dmpo.DMPOBuilder(config.dmpo)
   adder = builder.make_adder(client, parts.spec, None)
   key = jax.random.PRNGKey(context.seed)
-  source = _policy_source(client, parts, config)
   if config.plans:
-    model_source = None
+    # One update() per skill step: fetch as often in primitive steps as
+    # DMPO's actors do.
+    period = max(1, config.dmpo.variable_update_period //
+                 config.actions_per_latent)
+    model_client = None
     if config.finetunes:
       adder = _Tee(adder, reverb_adders.NStepTransitionAdder(
           client, n_step=1, discount=1.0, environment_spec=parts.spec,
           table=MODEL_TABLE))
-      model_source = variables.VariableClient(
-          client, {'model': parts.phase1.params}, table=MODEL_VARIABLES)
+      model_client = variables.VariableClient(
+          client, {'model': parts.phase1.params}, table=MODEL_VARIABLES,
+          update_period=period)
     actor = acting.PlanningActor(
-        _planning_policy(config, parts), key, source, parts.phase1.params,
-        model_source, adder,
-        update_period=max(1, config.dmpo.variable_update_period //
-                          config.actions_per_latent))
+        _planning_policy(config, parts), key,
+        _policy_source(client, parts, config, period), parts.phase1.params,
+        model_client, adder)
   else:
+    source = _policy_source(client, parts, config)
     actor = builder.make_actor(key, builder.make_policy(parts.networks,
                                                         parts.spec),
                                parts.spec, source, adder)
-  env = parts.environment
+  loop = environment_loop.EnvironmentLoop(
+      parts.environment, actor, logger=loggers.NoOpLogger(),
+      observers=[_EnvSteps(context.counter)])
   while (not context.stop.is_set() and
          context.counter.get_counts()['env_steps'] < config.env_steps):
-    timestep = env.reset()
-    actor.observe_first(timestep)
-    while not timestep.last():
-      before = _primitive_steps(env)
-      action = actor.select_action(timestep.observation)
-      timestep = env.step(action)
-      actor.observe(action, timestep)
-      actor.update()
-      steps = 1 if before is None else _primitive_steps(env) - before
-      context.counter.increment(env_steps=steps)
+    loop.run_episode()
     context.counter.increment(actor_episodes=1)
 
 
@@ -166,7 +201,7 @@ def learner_worker(context, config: config_lib.HarnessingConfig,
   learner = builder.make_learner(
       jax.random.PRNGKey(context.seed), parts.networks,
       _batches(context, config.dmpo.replay_table_name,
-               config.dmpo.batch_size * config.dmpo.sgd_steps_per_update),
+               config.dmpo.batch_size * config.dmpo.sgd_steps_per_step),
       lambda label, steps_key=None: loggers.JSONLLogger(jsonl), parts.spec,
       client)
   try:
@@ -221,7 +256,10 @@ def evaluator_worker(context, config: config_lib.HarnessingConfig,
     actor = dmpo.DMPOActor(
         jax.jit(dmpo.make_policy(parts.networks, evaluation=True)),
         jax.random.PRNGKey(context.seed), source)
-  env = parts.environment
+  episode_return = _Return()
+  loop = environment_loop.EnvironmentLoop(
+      parts.environment, actor, logger=loggers.NoOpLogger(),
+      should_update=False, observers=[episode_return])
   log = loggers.CSVLogger(os.path.join(output_dir, 'evaluation.csv'))
   for point in evaluation_points(config):
     while context.counter.get_counts()['env_steps'] < point:
@@ -232,13 +270,8 @@ def evaluator_worker(context, config: config_lib.HarnessingConfig,
     actor.update(wait=True)
     returns = []
     for _ in range(config.eval_episodes):
-      timestep = env.reset()
-      actor.observe_first(timestep)
-      total = 0.0
-      while not timestep.last():
-        timestep = env.step(actor.select_action(timestep.observation))
-        total += float(timestep.reward)
-      returns.append(total)
+      loop.run_episode()
+      returns.append(episode_return.value)
     log.write({'env_steps': point, 'actual_env_steps': counts['env_steps'],
                'learner_steps': counts['learner_steps'],
                'return_mean': float(np.mean(returns)),
@@ -254,19 +287,17 @@ def evaluator_worker(context, config: config_lib.HarnessingConfig,
 def make_tables(config: config_lib.HarnessingConfig) -> List[reverb.Table]:
   parts = _parts(config, seed=config.seed)
   tables = dmpo.DMPOBuilder(config.dmpo).make_replay_tables(parts.spec)
+  tables.append(variables.make_variable_table(config.dmpo.variable_table_name))
   if config.finetunes:
     spi = config.dmpo.samples_per_insert or 32.0
     tables += [
-        reverb.Table(
-            name=MODEL_TABLE, sampler=reverb.selectors.Uniform(),
-            remover=reverb.selectors.Fifo(),
-            max_size=config.dmpo.max_replay_size,
-            rate_limiter=reverb.rate_limiters.SampleToInsertRatio(
-                samples_per_insert=spi,
-                min_size_to_sample=config.finetune_batch_size,
-                error_buffer=max(2 * spi, config.finetune_batch_size * spi)),
-            signature=reverb_adders.NStepTransitionAdder.signature(
-                parts.spec)),
+        # A whole finetune batch of samples fits in the limiter's slack, so
+        # the finetuner draws batches while the actors insert.
+        replay.rate_limited_table(
+            MODEL_TABLE,
+            reverb_adders.NStepTransitionAdder.signature(parts.spec),
+            config.dmpo.max_replay_size, config.finetune_batch_size, spi,
+            error_buffer=config.finetune_batch_size * spi),
         variables.make_variable_table(MODEL_VARIABLES)]
   parts.environment.close()
   return tables

@@ -1,0 +1,94 @@
+"""jumpy_acme/checkpointing.py and the phase-1 diagnostics, directly."""
+
+import dataclasses
+from typing import NamedTuple, Tuple
+
+import numpy as np
+import pytest
+
+from jumpy_acme import checkpointing
+from jumpy_acme.agents.experiments import phase1_diagnostics as diagnostics
+from jumpy_acme.environments.rgb_stacking import layout
+
+
+@dataclasses.dataclass
+class _Config:
+  sizes: Tuple[int, ...] = (4, 4)
+  learning_rate: float = 1e-3
+
+
+class _State(NamedTuple):
+  weights: np.ndarray
+  step: np.ndarray
+
+
+def test_checkpoints_round_trip_and_refuse_another_model(tmp_path):
+  manager = checkpointing.CheckpointManager(
+      str(tmp_path), _Config(), structural_fields=('sizes',), max_to_keep=2)
+  assert manager.latest_step() is None
+  assert manager.restore_latest(state=_State(np.zeros(3), np.zeros(()))) is (
+      None)
+  for step in (1, 2, 3):
+    manager.save(step, state=_State(np.full(3, float(step)),
+                                    np.asarray(step)),
+                 extra={'norm': np.arange(2.0)})
+  assert manager.latest_step() == 3
+  restored = manager.restore_latest(state=_State(np.zeros(3), np.zeros(())),
+                                    extra={'norm': np.zeros(2)})
+  assert isinstance(restored['state'], _State)  # The template's type.
+  np.testing.assert_array_equal(restored['state'].weights, [3.0] * 3)
+  np.testing.assert_array_equal(restored['extra']['norm'], [0.0, 1.0])
+  # JSON gives tuples back as lists; the saved config is the one written.
+  assert manager.saved_config(3) == {'sizes': [4, 4], 'learning_rate': 1e-3}
+  # max_to_keep=2: step 1 is gone.
+  assert manager._manager.all_steps() == [2, 3]  # pylint: disable=protected-access
+  # A non-structural difference restores; a structural one is refused,
+  # naming the field and both values.
+  checkpointing.CheckpointManager(
+      str(tmp_path), _Config(learning_rate=0.1), ('sizes',)).restore_latest(
+          state=_State(np.zeros(3), np.zeros(())), extra={'norm': np.zeros(2)})
+  other = checkpointing.CheckpointManager(str(tmp_path), _Config((8, 8)),
+                                          ('sizes',))
+  with pytest.raises(ValueError, match=r'another model: sizes: checkpoint '
+                     r'\[4, 4\], config \(8, 8\)'):
+    other.restore_latest(state=_State(np.zeros(3), np.zeros(())))
+  with pytest.raises(ValueError, match=r"structural_fields: \['depth'\]"):
+    checkpointing.CheckpointManager(str(tmp_path), _Config(), ('depth',))
+
+
+class _Dataset:
+  """Two stride-1 episodes of K = 2 snippets, shuffled, and one broken."""
+
+  def __init__(self):
+    rng = np.random.default_rng(0)
+    self.states = {e: rng.normal(size=(6, 86)) for e in (0, 1, 2)}
+    self.actions = {e: rng.normal(size=(5, 5)) for e in (0, 1, 2)}
+    rows = [(e, t) for e in (0, 1, 2) for t in range(4) if (e, t) != (2, 1)]
+    rng.shuffle(rows)
+    self.observations = np.stack([self.states[e][t:t + 3] for e, t in rows])
+    self.actions_rows = np.stack([self.actions[e][t:t + 2] for e, t in rows])
+    self.extras = {'episode': np.array([[e, e] for e, _ in rows]),
+                   'step': np.array([[t, t + 1] for _, t in rows])}
+
+
+def test_trajectories_rebuild_whole_episodes_and_group_errors():
+  data = _Dataset()
+  dataset = dataclasses.make_dataclass('D', ['observations', 'actions',
+                                             'extras'])(
+      data.observations, data.actions_rows, data.extras)
+  trajs = diagnostics.trajectories(dataset, [1, 0, 2])
+  assert len(trajs) == 2  # Episode 2 misses a snippet: skipped.
+  for traj, episode in zip(trajs, (1, 0)):
+    np.testing.assert_array_equal(traj['states'], data.states[episode])
+    np.testing.assert_array_equal(traj['actions'], data.actions[episode])
+  # Group RMSE by hand: an error of 2 on every red dimension only.
+  errors = np.zeros((3, 86))
+  errors[:, list(layout.LAYOUT.indices('red'))] = 2.0
+  result = diagnostics._group_rmse(errors)  # pylint: disable=protected-access
+  assert result['red'] == pytest.approx(2.0)
+  assert result['arm'] == 0.0 and result['blue'] == 0.0
+  assert result['all'] == pytest.approx(2.0 * np.sqrt(14 / 86))
+  # Position error: |(2, 2, 2)| = 2 sqrt(3) m for red.
+  assert result['red_pose_pos'] == pytest.approx(2 * np.sqrt(3))
+  row = diagnostics.table({10: {**result, 'count': 3}}).splitlines()[2]
+  assert row.startswith('| 10 | jumpy | ') and row.endswith('| 3 |')
