@@ -47,6 +47,12 @@ def test_load_checkpoint_and_evaluate_both_agents(tmp_path):
       assert len(returns) == 2
       assert all(0.0 <= r <= 5.0 for r in returns), (task, returns)
     assert results['settings'][0]['planner']['num_samples'] == 8
+    # Every record says how many of its skill choices were ties; Random-HL
+    # never plans, so never ties.
+    for task, shares in results['tied_shares'][label].items():
+      assert all(0.0 <= x <= 1.0 for x in shares), (task, shares)
+      if agent == 'random_hl':
+        assert shares == [0.0, 0.0]
     assert (out / 'results.md').read_text().startswith(
         f'| task | {label} |')
     assert (out / 'results.csv').read_text().startswith(

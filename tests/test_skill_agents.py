@@ -8,6 +8,7 @@ import pytest
 from jumpy_acme import environment_loop
 from jumpy_acme import environments
 from jumpy_acme.agents import planning
+from jumpy_acme.environments.rgb_stacking import layout
 from jumpy_acme.environments.rgb_stacking import rewards
 from jumpy_acme.environments.rgb_stacking import scene
 from jumpy_acme.testing import asserts
@@ -94,3 +95,31 @@ def test_planning_actor_acts_with_the_planners_first_skill(model):
       scene.ACTION_MAX)
   with pytest.raises(ValueError, match='actions_per_latent: expected >= 1'):
     planning.random_hl_actor(model, actions_per_latent=0)
+
+
+def test_a_tied_plan_keeps_the_held_skill_and_is_counted(model):
+  """A reward flat everywhere: every plan ties, so after the episode's
+  first choice the actor keeps its skill; a varying reward does not tie."""
+  flat = planning.make_skill_planner(
+      model, lambda s: jnp.float32(0.5),
+      planning.PlannerConfig(num_samples=8, horizon=2))
+  actor = planning.planning_actor(model, flat, actions_per_latent=2, seed=0)
+  recorder, _ = _run(actor, steps=6)
+  assert actor.decisions == 3 and actor.tied_decisions == 3
+  assert actor.tie_share == 1.0
+  # The first choice is the planner's (plan 0 of a tie); the later ones
+  # keep it: all six actions decode that one skill.
+  key = jax.random.split(jax.random.PRNGKey(0))[1]
+  first = flat(key, jnp.asarray(recorder.states[0]))
+  assert bool(first.tied)
+  for t in range(6):
+    asserts.assert_close_to_scale(
+        recorder.actions[t], _decode_by_hand(model, recorder.states[t],
+                                             first.z), scene.ACTION_MAX)
+  # A reward linear in the predicted pinch height differs between plans.
+  varied = planning.make_skill_planner(
+      model, lambda s: s[layout.LAYOUT['pinch_pose_pos']][2],
+      planning.PlannerConfig(num_samples=8, horizon=2))
+  actor = planning.planning_actor(model, varied, actions_per_latent=2)
+  _run(actor, steps=6)
+  assert actor.decisions == 3 and actor.tied_decisions == 0

@@ -128,7 +128,8 @@ def run_episode(job):
     job: (index, setting, task, episode, max_steps, seed).
 
   Returns:
-    (index, task, episode, undiscounted return).
+    (index, task, episode, {'return': undiscounted return, 'tied_share':
+    the share of the episode's skill choices where every plan tied}).
   """
   index, setting, task, episode, max_steps, seed = job
   from jumpy_acme import environment_loop  # pylint: disable=g-import-not-at-top
@@ -142,8 +143,8 @@ def run_episode(job):
       env, actor, logger=loggers.NoOpLogger(),
       should_update=False).run_episode()
   env.close()
-  total = float(result['episode_return'])
-  return index, task, episode, total
+  return index, task, episode, {'return': float(result['episode_return']),
+                                'tied_share': float(actor.tie_share)}
 
 
 def checkpoint_step(directory: Optional[str],
@@ -178,9 +179,10 @@ def episode_key(setting: Setting, step: Optional[int], task: str,
                      'seed': seed}, sort_keys=True)
 
 
-def read_finished(path: str) -> Dict[str, float]:
-  """{episode_key: return} from an episodes.jsonl (a torn last line, from
-  a crash mid-write, is ignored)."""
+def read_finished(path: str) -> Dict[str, Dict[str, Optional[float]]]:
+  """{episode_key: {'return', 'tied_share'}} from an episodes.jsonl (a torn
+  last line, from a crash mid-write, is ignored; records written before
+  ties were counted have tied_share None)."""
   finished = {}
   if os.path.exists(path):
     with open(path) as f:
@@ -189,13 +191,15 @@ def read_finished(path: str) -> Dict[str, float]:
           record = json.loads(line)
         except json.JSONDecodeError:
           continue
-        finished[record['key']] = record['return']
+        finished[record['key']] = {'return': record['return'],
+                                   'tied_share': record.get('tied_share')}
   return finished
 
 
 def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
                    rows: Sequence[Dict]) -> str:
-  """One row per task, one 'mean +- std' column per setting."""
+  """One row per task, one 'mean +- std' column per setting; then, for the
+  planning settings, the share of decisions where every plan tied."""
   cell = {(r['setting'], r['task']): r for r in rows}
   lines = ['| task | ' + ' | '.join(s.label for s in settings) + ' |',
            '|---|' + '---|' * len(settings)]
@@ -203,6 +207,16 @@ def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
     lines.append(f'| {task} | ' + ' | '.join(
         f'{cell[s.label, task]["mean"]:.2f} +- {cell[s.label, task]["std"]:.2f}'
         for s in settings) + ' |')
+  planners = [s for s in settings if s.agent == 'planning']
+  if planners:
+    lines += ['', 'Decisions where all plan scores tied (the agent kept its '
+              'skill):', '',
+              '| task | ' + ' | '.join(s.label for s in planners) + ' |',
+              '|---|' + '---|' * len(planners)]
+    for task in tasks:
+      shares = [cell[s.label, task]['tied_share'] for s in planners]
+      lines.append(f'| {task} | ' + ' | '.join(
+          'n/a' if x is None else f'{100 * x:.0f} %' for x in shares) + ' |')
   return '\n'.join(lines)
 
 
@@ -255,21 +269,27 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
   if jobs:
     with multiprocessing.get_context('spawn').Pool(
         num_workers) as pool, open(episodes_path, 'a') as record:
-      for n, (i, task, e, total) in enumerate(
+      for n, (i, task, e, outcome) in enumerate(
           pool.imap_unordered(run_episode, jobs), 1):
-        finished[keys[i, task, e]] = total
-        record.write(json.dumps({'key': keys[i, task, e], 'return': total})
+        finished[keys[i, task, e]] = outcome
+        total = outcome['return']
+        record.write(json.dumps({'key': keys[i, task, e], **outcome})
                      + '\n')
         record.flush()
         elapsed = time.time() - start
         log(f'[evaluate] {n}/{len(jobs)} episodes | {settings[i].label} | '
             f'{task}: {total:.1f} | elapsed {elapsed:.0f} s | ETA '
             f'{elapsed / n * (len(jobs) - n):.0f} s')
-  returns = {s.label: {task: [finished[keys[i, task, e]]
+  returns = {s.label: {task: [finished[keys[i, task, e]]['return']
                               for e in range(episodes)] for task in tasks}
              for i, s in enumerate(settings)}
+  tied = {s.label: {task: [finished[keys[i, task, e]]['tied_share']
+                           for e in range(episodes)] for task in tasks}
+          for i, s in enumerate(settings)}
   rows = [{'setting': s.label, 'task': t, 'mean': float(np.mean(r)),
-           'std': float(np.std(r)), 'episodes': len(r)}
+           'std': float(np.std(r)), 'episodes': len(r),
+           'tied_share': (None if None in tied[s.label][t] else
+                          float(np.mean(tied[s.label][t])))}
           for s in settings for t, r in returns[s.label].items()]
   table = markdown_table(settings, tasks, rows)
   with open(os.path.join(output_dir, 'results.md'), 'w') as f:
@@ -279,7 +299,7 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
     writer.writeheader()
     writer.writerows(rows)
   with open(os.path.join(output_dir, 'results.json'), 'w') as f:
-    json.dump({'results': rows, 'returns': returns,
+    json.dump({'results': rows, 'returns': returns, 'tied_shares': tied,
                'settings': [{**dataclasses.asdict(s),
                              'planner': dict(s.planner)} for s in settings],
                'config': {**(config or {}), 'tasks': list(tasks),

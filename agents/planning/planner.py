@@ -55,6 +55,8 @@ class PlanResult(NamedTuple):
   plans: jax.Array         # [N, H, Z] of the last iteration.
   scores: jax.Array        # [N].
   trajectories: jax.Array  # [N, H+1, S]: s_t, predicted s_t+K, ...
+  tied: jax.Array          # [] bool: every one of the N scores is equal, so
+  #                          "the best plan" is an arbitrary one (plan 0).
 
 
 def discounted_score(rewards: jax.Array, gamma_k: float) -> jax.Array:
@@ -195,7 +197,8 @@ def make_planner(model_fn: Union[ModelFn, JumpyModel], reward_fn: RewardFn,
     (zs, states, scores), _ = jax.lax.scan(iteration, (zs, states, scores),
                                            keys[1:])
     best = jnp.argmax(scores)
-    return PlanResult(zs[best, 0], scores[best], zs, scores, states)
+    return PlanResult(zs[best, 0], scores[best], zs, scores, states,
+                      jnp.max(scores) == jnp.min(scores))
 
   return plan
 
