@@ -138,15 +138,22 @@ def _train_from_dataset(config, log_dir):
     baseline = diagnostics.rollout_errors(skill_vae.load(_BASELINE.value),
                                           trajs, spans)
   actions = diagnostics.action_errors(model, trajs)
+  heldout_states = np.concatenate([t['states'] for t in trajs])
+  heldout_states = heldout_states[::max(1, len(heldout_states) // 200)]
+  control = (diagnostics.controllability(model, heldout_states)
+             if len(heldout_states) else None)
   text = diagnostics.table(jumpy, baseline)
   print(text)
   print('action decoder RMSE on held-out actions:', actions)
+  print('controllability (decoded actions over prior z at held-out '
+        'states):', json.dumps(control))
   diagnostics.plot(jumpy, baseline, os.path.join(log_dir, 'rollouts.png'),
                    f'K={config.K} chained predictions, held-out episodes')
   with open(os.path.join(log_dir, 'diagnostics.md'), 'w') as f:
-    f.write(text + '\n\naction RMSE: ' + json.dumps(actions) + '\n')
+    f.write(text + '\n\naction RMSE: ' + json.dumps(actions) + '\n'
+            '\ncontrollability: ' + json.dumps(control) + '\n')
   summary.update(rollout=jumpy, baseline_rollout=baseline,
-                 action_rmse=actions)
+                 action_rmse=actions, controllability=control)
   with open(os.path.join(log_dir, 'summary.json'), 'w') as f:
     json.dump(summary, f, indent=1)
   print(json.dumps({k: summary[k] for k in ('training_snippets',

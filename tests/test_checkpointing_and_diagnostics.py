@@ -92,3 +92,42 @@ def test_trajectories_rebuild_whole_episodes_and_group_errors():
   assert result['red_pose_pos'] == pytest.approx(2 * np.sqrt(3))
   row = diagnostics.table({10: {**result, 'count': 3}}).splitlines()[2]
   assert row.startswith('| 10 | jumpy | ') and row.endswith('| 3 |')
+
+
+def test_controllability_is_zero_for_a_decoder_that_ignores_z():
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.testing import phase1  # pylint: disable=g-import-not-at-top
+  model = phase1.tiny_model(normalization=phase1.identity_normalization(
+      np.array([0.07, 0.07, 0.07, 1.0, 255.0])))
+  states = np.random.default_rng(0).normal(size=(6, 86)).astype(np.float32)
+  # Put the pinch on red in the first two states.
+  states[:2, layout.LAYOUT['red_pose_pos']] = states[
+      :2, layout.LAYOUT['pinch_pose_pos']]
+  steered = diagnostics.controllability(model, states, num_skills=32)
+  assert steered['states_near_an_object'] == 2
+  assert min(steered['action_spread'].values()) > 0  # z matters.
+  # Zero kernels: the action decoder's output is its last bias, for any z.
+  decoder = model_lib.module_params(model.params, 'action_decoder')
+  flat = jax.tree_util.tree_map_with_path(
+      lambda path, x: jnp.zeros_like(x) if 'kernel' in str(path) else x,
+      decoder)
+  blind = model.replace(params=model_lib.with_module_params(
+      model.params, 'action_decoder', flat))
+  result = diagnostics.controllability(blind, states, num_skills=32)
+  assert all(v == 0.0 for v in result['action_spread'].values())
+  assert result['grip_changes_with_z'] == 0.0
+  assert result['grip_changes_with_z_near_an_object'] == 0.0
+
+
+def test_data_motion_by_hand():
+  observations = np.zeros((4, 3, 86), np.float32)
+  pinch = layout.LAYOUT['pinch_pose_pos']
+  for i, step in enumerate((0.01, 0.02, 0.03, 0.04)):
+    observations[i, -1, pinch] = [step, 0.0, 0.0]
+  actions = np.full((4, 2, 5), -255.0, np.float32)
+  actions[0, 1, -1] = 255.0  # One snippet commands a close.
+  motion = diagnostics.data_motion(observations, actions)
+  assert motion['pinch_motion_median'] == pytest.approx(0.025)
+  assert motion['closes_share'] == 0.25

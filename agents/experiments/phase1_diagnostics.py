@@ -8,7 +8,7 @@ model chained over the same spans (H jumps) is the non-jumpy reference.
 Also the action decoder's RMSE on held-out actions.
 """
 
-from typing import Dict, List, Mapping, Sequence
+from typing import Any, Dict, List, Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -156,3 +156,71 @@ def plot(jumpy, baseline, path: str, title: str = ''):
   fig.tight_layout()
   fig.savefig(path, dpi=100)
   plt.close(fig)
+
+
+# Controllability: does the skill z steer the low-level policy?
+
+ACTION_NAMES = ('vx', 'vy', 'vz', 'wz', 'grip')
+NEAR_OBJECT = 0.02  # m: the pinch "at" an object (the reach tolerance).
+
+
+def near_an_object(states: np.ndarray) -> np.ndarray:
+  """[n] bool: the pinch within NEAR_OBJECT of some object's centre."""
+  pinch = states[:, layout.LAYOUT['pinch_pose_pos']]
+  distances = [np.linalg.norm(states[:, layout.LAYOUT[f'{c}_pose_pos']] -
+                              pinch, axis=-1) for c in layout.COLOURS]
+  return np.min(np.stack(distances, axis=-1), axis=-1) <= NEAR_OBJECT
+
+
+def controllability(model: model_lib.SkillModel, states: np.ndarray,
+                    num_skills: int = 256, seed: int = 0
+                    ) -> Dict[str, Any]:
+  """How much the action decoder's output depends on z at given states.
+
+  For each state, the decoded action (spec units, clipped) for num_skills
+  prior draws z ~ N(0, I): the standard deviation over z per action
+  dimension (median over states, in the action's units), and whether the
+  gripper command changes sign with z (its share of states, overall and at
+  states where the pinch is within 2 cm of an object).
+
+  Args:
+    model: the phase-1 model.
+    states: [n, S] raw states (e.g. held-out data states).
+    num_skills: prior draws per state.
+    seed: of the draws.
+  """
+  states = np.asarray(states, np.float32)
+  zs = jax.random.normal(jax.random.PRNGKey(seed),
+                         (num_skills, model.latent_size))
+
+  @jax.jit
+  def decode(state):
+    return jax.vmap(lambda z: model.decode_action(state, z))(zs)
+
+  actions = np.stack([np.asarray(decode(jnp.asarray(s))) for s in states])
+  spread = actions.std(axis=1)                          # [n, A].
+  grip = actions[..., -1]
+  grip_changes = (grip.max(axis=1) > 0) & (grip.min(axis=1) <= 0)
+  near = near_an_object(states)
+  names = ACTION_NAMES[:actions.shape[-1]]
+  return {
+      'states': int(len(states)),
+      'skills_per_state': int(num_skills),
+      'action_spread': {n: float(np.median(spread[:, i]))
+                        for i, n in enumerate(names)},
+      'grip_changes_with_z': float(np.mean(grip_changes)),
+      'states_near_an_object': int(near.sum()),
+      'grip_changes_with_z_near_an_object': (
+          float(np.mean(grip_changes[near])) if near.any() else None),
+  }
+
+
+def data_motion(observations: np.ndarray, actions: np.ndarray
+                ) -> Dict[str, float]:
+  """What the data's K-step snippets do: the median pinch displacement
+  (m) from s_t to s_t+K and the share of snippets commanding a close."""
+  pinch = layout.LAYOUT['pinch_pose_pos']
+  moved = np.linalg.norm(observations[:, -1, pinch] -
+                         observations[:, 0, pinch], axis=-1)
+  return {'pinch_motion_median': float(np.median(moved)),
+          'closes_share': float(np.mean((actions[..., -1] > 0).any(axis=1)))}

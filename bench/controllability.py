@@ -1,0 +1,157 @@
+"""Does the skill z steer the low-level policy? (issue [skills-that-steer])
+
+For a phase-1 checkpoint and the dataset it was trained on:
+1. At `--states` data states (first states of snippets, drawn with
+   `--seed`): the spread over `--skills` prior draws of z of each decoded
+   action dimension (median over states, the action's units), and the share
+   of states where the gripper command changes sign with z, overall and
+   where the pinch is within 2 cm of an object (goal: >= 50 % there).
+2. Random-HL in the simulator, each skill held K steps, `--episodes`
+   episodes of `--steps` steps: the median pinch motion per K steps and the
+   share of K-step segments that command a close, beside the data's own
+   K-step snippets (goal: motion within 2x of the data's).
+Prints a table, writes a PNG with `--plot`, and ends with one JSON line.
+
+  python bench/controllability.py --checkpoint=runs/phase1_k10 \
+      --dataset=data/phase1_k10
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def _random_hl_motion(checkpoint: str, episodes: int, steps: int, seed: int):
+  """Pinch motion per K steps and close share of Random-HL (K steps held)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from jumpy_acme import environment_loop  # pylint: disable=g-import-not-at-top
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents import planning  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.utils import loggers  # pylint: disable=g-import-not-at-top
+  del jax
+  model = skill_vae.load(checkpoint)
+  k = model.K
+  actor = planning.random_hl_actor(model, actions_per_latent=k, seed=seed)
+
+  class Record(environment_loop.EnvLoopObserver):
+
+    def __init__(self):
+      self.states, self.actions = [], []
+
+    def observe_first(self, env, timestep):
+      self.states.append([timestep.observation])
+      self.actions.append([])
+
+    def observe(self, env, timestep, action):
+      self.states[-1].append(timestep.observation)
+      self.actions[-1].append(action)
+
+    def get_metrics(self):
+      return {}
+
+  record = Record()
+  env = environments.make('reach_red', seed=seed, episode_length=steps)
+  loop = environment_loop.EnvironmentLoop(
+      env, actor, logger=loggers.NoOpLogger(), should_update=False,
+      observers=[record])
+  for episode in range(episodes):
+    actor.reseed(seed * 1000 + episode)
+    loop.run_episode()
+  pinch = layout.LAYOUT['pinch_pose_pos']
+  moved, closes = [], []
+  for states, actions in zip(record.states, record.actions):
+    states, actions = np.asarray(states), np.asarray(actions)
+    for t in range(0, len(actions) - k + 1, k):
+      moved.append(np.linalg.norm(states[t + k, pinch] - states[t, pinch]))
+      closes.append(bool((actions[t:t + k, -1] > 0).any()))
+  return {'pinch_motion_median': float(np.median(moved)),
+          'closes_share': float(np.mean(closes)), 'segments': len(moved)}
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--checkpoint', required=True)
+  parser.add_argument('--dataset', required=True)
+  parser.add_argument('--states', type=int, default=200)
+  parser.add_argument('--skills', type=int, default=256)
+  parser.add_argument('--episodes', type=int, default=4)
+  parser.add_argument('--steps', type=int, default=200)
+  parser.add_argument('--seed', type=int, default=0)
+  parser.add_argument('--plot', default=None, help='PNG path.')
+  args = parser.parse_args()
+  for name in ('states', 'skills', 'episodes', 'steps'):
+    if getattr(args, name) < 1:
+      parser.error(f'--{name}: expected >= 1, got {getattr(args, name)}.')
+  from jumpy_acme import dataset_files  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.experiments import phase1_diagnostics as diag  # pylint: disable=g-import-not-at-top
+  start = time.time()
+  model = skill_vae.load(args.checkpoint)
+  dataset = dataset_files.load(args.dataset)
+  if model.K > dataset.K:
+    parser.error(f'--dataset: its K={dataset.K} is smaller than the '
+                 f"model's K={model.K}.")
+  data = dataset.with_K(model.K) if model.K < dataset.K else dataset
+  rng = np.random.default_rng(args.seed)
+  rows = rng.choice(len(data), size=min(args.states, len(data)),
+                    replace=False)
+  control = diag.controllability(model, data.observations[rows, 0],
+                                 args.skills, args.seed)
+  data_motion = diag.data_motion(data.observations, data.actions)
+  random_hl = _random_hl_motion(args.checkpoint, args.episodes, args.steps,
+                                args.seed)
+  ratio = (random_hl['pinch_motion_median'] /
+           max(data_motion['pinch_motion_median'], 1e-9))
+  elapsed = time.time() - start
+  k = model.K
+  print(f'Controllability of {args.checkpoint} (K={k}; {elapsed:.0f} s)')
+  print('| decoded action over prior z | ' + ' | '.join(
+      control['action_spread']) + ' |')
+  print('|---|' + '---|' * len(control['action_spread']))
+  print('| median std over z | ' + ' | '.join(
+      f'{v:.4g}' for v in control['action_spread'].values()) + ' |')
+  near = control['grip_changes_with_z_near_an_object']
+  changes = 100 * control['grip_changes_with_z']
+  print(f'gripper command changes with z at {changes:.0f} % '
+        f'of {control["states"]} states; near an object (2 cm): '
+        f'{"n/a" if near is None else f"{100 * near:.0f} %"} of '
+        f'{control["states_near_an_object"]}')
+  print(f'| per {k} steps | data | Random-HL (skill held {k} steps) |')
+  print('|---|---|---|')
+  print(f'| median pinch motion (mm) | '
+        f'{1000 * data_motion["pinch_motion_median"]:.1f} | '
+        f'{1000 * random_hl["pinch_motion_median"]:.1f} |')
+  print(f'| share commanding a close | '
+        f'{100 * data_motion["closes_share"]:.0f} % | '
+        f'{100 * random_hl["closes_share"]:.0f} % |')
+  print(f'Random-HL motion / data motion: {ratio:.2f} (goal: >= 0.5)')
+  if args.plot:
+    from jumpy_acme.utils import plotting  # pylint: disable=g-import-not-at-top
+    plt = plotting.pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    names = list(control['action_spread'])
+    scale = np.array([0.07, 0.07, 0.07, 1.0, 255.0])[:len(names)]
+    left.bar(names, np.array(list(control['action_spread'].values())) /
+             scale)
+    left.set_ylabel('std over z / action bound')
+    left.set_title('decoded actions at data states')
+    right.bar(['data', 'Random-HL'],
+              [1000 * data_motion['pinch_motion_median'],
+               1000 * random_hl['pinch_motion_median']])
+    right.set_ylabel(f'median pinch motion per {k} steps (mm)')
+    fig.tight_layout()
+    fig.savefig(args.plot, dpi=120)
+    plt.close(fig)
+  print(json.dumps({'controllability': control, 'data': data_motion,
+                    'random_hl': random_hl,
+                    'motion_ratio_random_hl_to_data': ratio,
+                    'checkpoint': args.checkpoint,
+                    'seconds': round(elapsed, 1)}))
+
+
+if __name__ == '__main__':
+  main()
