@@ -8,6 +8,9 @@ Format (a directory):
       statistics, counts of flagged events (e.g. grasp onsets) when the
       writer was given a flagging function, and the collection's metadata
       (seed, actors, behaviours, package versions).
+Loading orders the items by episode id and step when the extras carry
+them, so a dataset's order does not depend on which actor finished first.
+
 A directory without manifest.json is the remains of an interrupted run and
 is refused by `load`; a shard whose digest or size does not match is
 refused too. Shards are written to a temporary name and renamed, so a
@@ -314,5 +317,12 @@ def load(directory: str, verify: bool = True) -> SnippetDataset:
                                  'manifest.')
   extras = {name[len('extras_'):]: array for name, array in arrays.items()
             if name.startswith('extras_')}
+  if 'episode' in extras and 'step' in extras:
+    # Items arrive in whatever order the actors finish; sorted by (episode,
+    # step), the same episodes give the same dataset.
+    order = np.lexsort((extras['step'][:, 0], extras['episode'][:, 0]))
+    extras = {name: array[order] for name, array in extras.items()}
+    arrays['observations'] = arrays['observations'][order]
+    arrays['actions'] = arrays['actions'][order]
   return SnippetDataset(arrays['observations'], arrays['actions'], extras,
                         manifest)

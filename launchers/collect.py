@@ -221,7 +221,8 @@ def main(argv):
       max_episodes=plan.episodes, stride=_STRIDE.value,
       config=vars(config), behaviours=tuple(_BEHAVIOURS.value),
       triplet=_TRIPLET.value, connect_timeout_s=_CONNECT_TIMEOUT.value,
-      dmpo_policies=dmpo_policies, behaviour_weights=behaviour_weights)
+      dmpo_policies=dmpo_policies, behaviour_weights=behaviour_weights,
+      episode_seed=_SEED.value)
   drain = _Drain(launcher, _TABLE.value, writer) if writer else None
   progress = _Progress(plan.steps, drain)
   print(f'[collect] {plan.episodes} episodes x {plan.episode_length} steps '

@@ -180,7 +180,11 @@ def _train_on_the_fly(config, log_dir):
       counter_keys=collection.COUNTER_KEYS + ('learner_steps',))
   launcher.add_workers('actor', collection.collection_worker,
                        num=_NUM_ACTORS.value, seed=_SEED.value,
-                       table='snippets', K=config.K, max_episodes=10**9)
+                       table='snippets', K=config.K, max_episodes=10**9,
+                       episode_seed=_SEED.value)
+  print('[phase1] On the fly: the learner samples a live Reverb table as '
+        'actors fill it, so a run does not reproduce from its seeds (train '
+        'from a --dataset for that).', flush=True)
   launcher.add_workers('learner', phase1.onthefly_learner_worker,
                        restart=False, config=dataclasses.asdict(config),
                        table='snippets', num_steps=_NUM_STEPS.value,

@@ -216,6 +216,9 @@ def main(argv):
   from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
   root = os.path.join(_OUTPUT.value, _TASK.value)
   method_dir = os.path.join(root, _METHOD.value)
+  print('[train_rl] The learner samples a live Reverb table while actors '
+        'fill it, in several processes: a run does not reproduce exactly '
+        'from its seed.', flush=True)
   for seed in range(_SEED.value, _SEED.value + _NUM_SEEDS.value):
     config = make_config(seed)  # Validates every value first.
     seed_dir = os.path.join(method_dir, f'seed_{seed}')

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents import scripted
 from jumpy_acme.agents.scripted import acting
 from jumpy_acme.agents.experiments import collection
+from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
 from tests.conftest import drain
 
@@ -276,3 +278,41 @@ def test_collect_joins_a_running_server(reverb_server):
   items = drain(client, 'live')
   assert len(items) == 20 - K + 1
   assert [int(i.extras['step'][0]) for i in items] == list(range(17))
+
+
+
+class _Stop:
+  def is_set(self):
+    return False
+
+
+def test_episodes_reproduce_whichever_actor_runs_them(reverb_server):
+  """Episode n's content depends on (episode_seed, n) alone: an actor with
+  another seed, whose simulators ran another episode first, writes the same
+  snippets for it."""
+  spec, extras_spec = collection.environment_spec_and_extras(
+      episode_length=24, triplet='triplet1')
+
+  def run(actor_seed, first_episode):
+    _, client = reverb_server([replay.queue_table('q', spec, K,
+                                                  extras_spec)])
+    counter = counting.Counter()
+    if first_episode:  # Someone else claimed the episodes before.
+      counter.increment(episodes_claimed=first_episode)
+    context = types.SimpleNamespace(
+        counter=counter, stop=_Stop(), seed=actor_seed, index=0,
+        reverb_address=client.server_address)
+    collection.collection_worker(
+        context, table='q', K=K, max_episodes=2,
+        config={'segment_length': 12}, triplet='rgb_test_random',
+        episode_seed=7)
+    items = drain(client, 'q')
+    return {e: np.stack([i.observations for i in items
+                         if int(i.extras['episode'][0]) == e])
+            for e in {int(i.extras['episode'][0]) for i in items}}
+
+  both = run(actor_seed=1, first_episode=0)      # Episodes 0, then 1.
+  alone = run(actor_seed=5, first_episode=1)     # Episode 1 only.
+  assert sorted(both) == [0, 1] and sorted(alone) == [1]
+  np.testing.assert_array_equal(both[1], alone[1])
+  assert not np.array_equal(both[0][0], both[1][0])  # Episodes differ.

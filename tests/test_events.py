@@ -116,3 +116,24 @@ def test_behaviour_weights_shape_the_schedule():
                      'positive sum'):
     acting.BehaviourScheduleActor(behaviours=names[:1],
                                   behaviour_weights={'open_fingers': 0.0})
+
+
+def test_load_orders_items_by_episode_and_step(tmp_path):
+  """Items written in the order actors finished come back by (episode,
+  step), so the same episodes give the same dataset."""
+  rows = [(1, 0), (0, 1), (1, 1), (0, 0), (2, 0)]  # Arrival order.
+  observations = np.stack([np.full((K + 1, 86), 10 * e + t, np.float32)
+                           for e, t in rows])
+  extras = {'episode': np.array([[e] * K for e, _ in rows], np.int32),
+            'step': np.array([[t + i for i in range(K)] for _, t in rows],
+                             np.int32)}
+  writer = dataset_files.SnippetWriter(str(tmp_path / 'ds'), K)
+  writer.write(observations, np.zeros((5, K, 5), np.float32), extras)
+  writer.close()
+  dataset = dataset_files.load(str(tmp_path / 'ds'))
+  np.testing.assert_array_equal(dataset.observations[:, 0, 0],
+                                [0, 1, 10, 11, 20])
+  np.testing.assert_array_equal(dataset.extras['episode'][:, 0],
+                                [0, 0, 1, 1, 2])
+  np.testing.assert_array_equal(dataset.extras['step'][:, 0],
+                                [0, 1, 0, 1, 0])

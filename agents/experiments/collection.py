@@ -7,10 +7,17 @@ runs exactly `max_episodes` episodes however many actors share the work.
 Behaviours named in `dmpo_policies` act with the DMPO policy saved in the
 given directory (agents/dmpo/saved_policy.py), loaded in each process.
 Counter keys used: episodes_claimed, actor_episodes, actor_steps.
+
+Episodes reproduce: episode n's objects (for a random triplet set), initial
+state, behaviour schedule and noise are drawn from (episode_seed, n) alone,
+whichever actor runs it; the actor keeps one simulator per triplet it has
+met. (An episode an actor was killed in is lost, not rerun.)
 """
 
 import dataclasses
 from typing import Any, Dict, Optional, Sequence
+
+import numpy as np
 
 from jumpy_acme import environment_loop
 from jumpy_acme import replay
@@ -61,22 +68,31 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
                       triplet: str = 'rgb_test_random',
                       connect_timeout_s: float = 30.0,
                       dmpo_policies: Optional[Dict[str, str]] = None,
-                      behaviour_weights: Optional[Dict[str, float]] = None
-                      ) -> None:
+                      behaviour_weights: Optional[Dict[str, float]] = None,
+                      episode_seed: int = 0) -> None:
   """Runs claimed episodes until `max_episodes` are claimed or a stop.
 
   NOT jittable: a process body. `context` is a launcher.WorkerContext.
   `dmpo_policies`: behaviour name -> directory of a saved DMPO policy that
   acts for that behaviour (its mean, plus the scripted behaviours' noise).
   `behaviour_weights`: behaviour name -> relative weight of drawing it
-  (acting.BehaviourScheduleActor).
+  (acting.BehaviourScheduleActor). `episode_seed`: the program's seed, with
+  each episode's number the seed of all its draws.
   """
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import scene as scene_lib  # pylint: disable=g-import-not-at-top
   config = config_lib.ScriptedConfig(**(config or {}))
   episode_length = config.behaviours_per_episode * config.segment_length
-  env = environments.make('reach_red', seed=context.seed, triplet=triplet,
-                          episode_length=episode_length)
-  spec = specs.make_environment_spec(env)
+  envs = {}
+
+  def env_for(objects):
+    if objects not in envs:  # One simulator per triplet met (~1.5 s each).
+      envs[objects] = environments.make('reach_red', triplet=objects,
+                                        episode_length=episode_length)
+    return envs[objects]
+
+  spec = specs.make_environment_spec(env_for(
+      scene_lib.resolve_triplet(triplet, np.random.default_rng(context.seed))))
   policies = {}
   if dmpo_policies:
     from jumpy_acme.agents.dmpo import saved_policy  # pylint: disable=g-import-not-at-top
@@ -91,16 +107,21 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
                                         behaviours=behaviours,
                                         policies=policies,
                                         behaviour_weights=behaviour_weights)
-  loop = environment_loop.EnvironmentLoop(
-      env, actor, logger=loggers.NoOpLogger(),
-      observers=[_StepCounter(context.counter)])
+  observers = [_StepCounter(context.counter)]
   try:
     while not context.stop.is_set():
       claimed = context.counter.increment(episodes_claimed=1)
       if claimed['episodes_claimed'] > max_episodes:
         break
-      actor.next_episode_id = int(claimed['episodes_claimed']) - 1
-      loop.run_episode()
+      episode = int(claimed['episodes_claimed']) - 1
+      draws = np.random.default_rng([episode_seed, episode])
+      env = env_for(scene_lib.resolve_triplet(triplet, draws))
+      env.reseed(int(draws.integers(2**31)))
+      actor.reseed(int(draws.integers(2**31)))
+      actor.next_episode_id = episode
+      environment_loop.EnvironmentLoop(
+          env, actor, logger=loggers.NoOpLogger(),
+          observers=observers).run_episode()
       context.counter.increment(actor_episodes=1)
   finally:
     adder.close()

@@ -67,6 +67,7 @@ class BehaviourScheduleActor(core.Actor):
       raise ValueError(f'policies: {unknown} given; expected names among '
                        f'the behaviours drawn from: {list(behaviours)}.')
     self._names = tuple(behaviours)
+    self._policies = policies
     weights = dict(behaviour_weights or {})
     unknown = [b for b in weights if b not in self._names]
     if unknown:
@@ -80,12 +81,7 @@ class BehaviourScheduleActor(core.Actor):
     # None keeps the uniform draw's random stream (the same schedules).
     self._probabilities = (probabilities / probabilities.sum()
                            if weights else None)
-    self._rng = np.random.default_rng(seed)
-    self._controllers = {
-        name: behaviours_lib.make_behaviour(
-            name, self._config, seed=int(self._rng.integers(2**31)),
-            policy=policies.get(name))
-        for name in self._names}
+    self.reseed(seed)
     self._adder = adder
     self._actor_id = actor_id
     self._episode = -1
@@ -93,6 +89,16 @@ class BehaviourScheduleActor(core.Actor):
     self.next_episode_id: Optional[int] = None
     self._step = 0
     self._schedule: Sequence[str] = ()
+
+  def reseed(self, seed: int) -> None:
+    """Restarts the schedule's draws and the behaviours' noise from `seed`
+    (what a program does per episode for episodes that reproduce)."""
+    self._rng = np.random.default_rng(seed)
+    self._controllers = {
+        name: behaviours_lib.make_behaviour(
+            name, self._config, seed=int(self._rng.integers(2**31)),
+            policy=self._policies.get(name))
+        for name in self._names}
 
   @property
   def current_behaviour(self) -> str:

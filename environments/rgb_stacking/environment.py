@@ -67,7 +67,8 @@ class RGBStacking(dm_env.Environment):
       task: the reward (rewards.TASKS; docs/tasks.md).
       seed: seeds the triplet draw and every episode's initial state.
       triplet: 'triplet1'..'triplet5', 'rgb_test_random',
-        'rgb_train_random' or 'rgb_heldout_random' (drawn once, here).
+        'rgb_train_random' or 'rgb_heldout_random' (drawn once, here), or
+        three object ids (red, green, blue) such as ('r3', 's0', 'b2').
       observation_mode: 'state' or 'rgb_stacking'.
       episode_length: control steps per episode.
       controller: 'numpy' (fast) or 'dm_robotics' (the effector objects).
@@ -80,13 +81,19 @@ class RGBStacking(dm_env.Environment):
     if episode_length < 1:
       raise ValueError(
           f'episode_length: expected >= 1, got {episode_length}.')
-    if triplet not in scene_lib.TRIPLET_NAMES:
+    if isinstance(triplet, (tuple, list)):
+      if len(triplet) != 3 or not all(isinstance(x, str) for x in triplet):
+        raise ValueError('triplet: expected a name or three object ids '
+                         f'(red, green, blue), got {triplet!r}.')
+    elif triplet not in scene_lib.TRIPLET_NAMES:
       raise ValueError(f'triplet: {triplet!r} is unknown; valid triplets: '
                        f'{list(scene_lib.TRIPLET_NAMES)}.')
     self._rng = np.random.default_rng(seed)
-    self.triplet_name = triplet
-    self.scene = scene_lib.Scene(scene_lib.resolve_triplet(triplet, self._rng),
-                                 controller=controller, settle=settle)
+    self.triplet_name = triplet if isinstance(triplet, str) else 'ids'
+    objects = (tuple(triplet) if not isinstance(triplet, str) else
+               scene_lib.resolve_triplet(triplet, self._rng))
+    self.scene = scene_lib.Scene(objects, controller=controller,
+                                 settle=settle)
     self._reward_fn = rewards.numpy_reward(task)
     self._mode = observation_mode
     self._episode_length = episode_length
@@ -108,6 +115,11 @@ class RGBStacking(dm_env.Environment):
   @property
   def physics(self):
     return self.scene.physics
+
+  def reseed(self, seed: int) -> None:
+    """Restarts the initial-state draws: the next reset() is seed's first
+    (the objects, drawn at construction, stay)."""
+    self._rng = np.random.default_rng(seed)
 
   # dm_env interface.
 
