@@ -30,7 +30,8 @@ import hashlib
 import json
 import os
 import time
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
+                    Tuple)
 
 import numpy as np
 import reverb
@@ -116,7 +117,8 @@ class SnippetWriter:
         name.startswith('shard-') for name in os.listdir(directory)):
       raise FileExistsError(
           f'output: {directory!r} holds shards but no manifest (an '
-          'interrupted run); delete it before collecting into it again.')
+          'interrupted run); resume it (collect.py does: recover_partial) '
+          'or delete it before collecting into it again.')
     os.makedirs(directory, exist_ok=True)
     self.directory = directory
     self.K = K  # pylint: disable=invalid-name
@@ -161,6 +163,12 @@ class SnippetWriter:
     while self._buffered >= self._shard_size:
       self._flush(self._shard_size)
 
+  def flush(self) -> None:
+    """Writes whatever is buffered as a shard now (e.g. recovered items,
+    so that a second interruption keeps them)."""
+    if self._buffered:
+      self._flush(self._buffered)
+
   def _flush(self, count: int):
     merged = {k: np.concatenate([b[k] for b in self._buffer])
               for k in self._buffer[0]}
@@ -202,6 +210,56 @@ class SnippetWriter:
       json.dump(manifest, f, indent=1)
     os.replace(path + '.tmp', path)
     return path
+
+
+PARTIAL = '.partial'  # Where a resumed run keeps the shards it recovers.
+
+
+def recover_partial(directory: str, items_per_episode: int
+                    ) -> Tuple[Dict[str, np.ndarray], List[int]]:
+  """What an interrupted collection left that a resumed one can keep.
+
+  Moves the shard files of `directory` (a dataset without a manifest) into
+  `directory`/.partial, and returns the items of the episodes found whole
+  there (every one of their `items_per_episode` snippets) and those
+  episodes' numbers. Shards are written atomically, so each one found is
+  complete; snippets still buffered at the interruption are lost, and their
+  episodes run again. Call `discard_partial` once the kept items are
+  written again.
+
+  Returns:
+    ({array name: [n, ...]} as in a shard, sorted episode numbers).
+  """
+  partial = os.path.join(directory, PARTIAL)
+  os.makedirs(partial, exist_ok=True)
+  for name in sorted(os.listdir(directory)):
+    if name.startswith('shard-'):
+      os.replace(os.path.join(directory, name),
+                 os.path.join(partial, f'{time.time_ns()}-{name}'))
+  parts: Dict[str, List[np.ndarray]] = {}
+  for name in sorted(os.listdir(partial)):
+    if not name.endswith('.npz') or '.tmp' in name:
+      continue
+    with np.load(os.path.join(partial, name)) as archive:
+      for key in archive.files:
+        parts.setdefault(key, []).append(archive[key])
+  if not parts:
+    return {}, []
+  arrays = {k: np.concatenate(v) for k, v in parts.items()}
+  episodes = arrays['extras_episode'][:, 0]
+  numbers, counts = np.unique(episodes, return_counts=True)
+  whole = numbers[counts == items_per_episode]
+  keep = np.isin(episodes, whole)
+  return {k: v[keep] for k, v in arrays.items()}, [int(e) for e in whole]
+
+
+def discard_partial(directory: str) -> None:
+  """Deletes what recover_partial moved aside (after it was rewritten)."""
+  partial = os.path.join(directory, PARTIAL)
+  if os.path.isdir(partial):
+    for name in os.listdir(partial):
+      os.remove(os.path.join(partial, name))
+    os.rmdir(partial)
 
 
 @dataclasses.dataclass

@@ -25,6 +25,7 @@ import json
 import os
 import sys
 import time
+from typing import List
 
 from absl import app
 from absl import flags
@@ -198,12 +199,33 @@ def main(argv):
       _NUM_EPISODES.value, _NUM_STEPS.value,
       config.behaviours_per_episode * config.segment_length)
   writer = None
+  done: List[int] = []
   if _OUTPUT.value:
     from jumpy_acme import dataset_files  # pylint: disable=g-import-not-at-top
     from jumpy_acme.environments.rgb_stacking import events  # pylint: disable=g-import-not-at-top
+    kept = {}
+    if not os.path.exists(os.path.join(_OUTPUT.value,
+                                       dataset_files.MANIFEST)) and (
+        os.path.isdir(os.path.join(_OUTPUT.value, dataset_files.PARTIAL)) or
+        (os.path.isdir(_OUTPUT.value) and any(
+            n.startswith('shard-') for n in os.listdir(_OUTPUT.value)))):
+      # An interrupted run: episodes reproduce from (--seed, number), so
+      # keep its whole episodes and run only the others.
+      per_episode = (plan.episode_length - _K.value) // _STRIDE.value + 1
+      kept, done = dataset_files.recover_partial(_OUTPUT.value, per_episode)
+      done = [e for e in done if e < plan.episodes]
+      print(f'[collect] Resuming {_OUTPUT.value}: {len(done)} whole '
+            'episodes kept from the interrupted run.', flush=True)
     writer = dataset_files.SnippetWriter(_OUTPUT.value, _K.value,
                                          _SHARD_SIZE.value,
                                          events=events.snippet_events)
+    if kept:
+      keep = np.isin(kept['extras_episode'][:, 0], done)
+      writer.write(kept['observations'][keep], kept['actions'][keep],
+                   {k[len('extras_'):]: v[keep] for k, v in kept.items()
+                    if k.startswith('extras_')})
+      writer.flush()
+    dataset_files.discard_partial(_OUTPUT.value)
     spec, extras_spec = collection.environment_spec_and_extras(
         episode_length=plan.episode_length)
     launcher = launcher_lib.LocalLauncher(
@@ -222,26 +244,28 @@ def main(argv):
       config=vars(config), behaviours=tuple(_BEHAVIOURS.value),
       triplet=_TRIPLET.value, connect_timeout_s=_CONNECT_TIMEOUT.value,
       dmpo_policies=dmpo_policies, behaviour_weights=behaviour_weights,
-      episode_seed=_SEED.value)
+      episode_seed=_SEED.value, skip_episodes=done)
   drain = _Drain(launcher, _TABLE.value, writer) if writer else None
   progress = _Progress(plan.steps, drain)
   print(f'[collect] {plan.episodes} episodes x {plan.episode_length} steps '
         f'with {_NUM_ACTORS.value} actors, K={_K.value}.', flush=True)
   start = time.time()
-  counts = launcher.run(
-      stop_when=lambda c: c['actor_episodes'] >= plan.episodes,
-      on_poll=progress)
+  to_run = plan.episodes - len(done)
+  counts = launcher.run(stop_when=lambda c: c['actor_episodes'] >= to_run,
+                        on_poll=progress)
   elapsed = time.time() - start
-  summary = {'episodes': int(counts['actor_episodes']),
+  summary = {'episodes': int(counts['actor_episodes']) + len(done),
+             'resumed_episodes': len(done),
              'steps': int(counts['actor_steps']), 'seconds': elapsed,
              'restarts': launcher.restarts,
              'interrupted': launcher.interrupted}
   if launcher.interrupted:
-    print('[collect] Interrupted: the dataset was not sealed (no manifest), '
-          'so later runs will refuse it.', flush=True)
+    print('[collect] Interrupted: the dataset was not sealed (no manifest); '
+          'run the same command again to resume it (its whole episodes are '
+          'kept).', flush=True)
     sys.exit(130)
   if writer is not None:
-    if counts['actor_episodes'] < plan.episodes:
+    if summary['episodes'] < plan.episodes:
       print(f'[collect] Only {summary["episodes"]} of {plan.episodes} '
             'episodes completed (an actor died mid-episode); sealing what '
             'was collected.', flush=True)

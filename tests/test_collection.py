@@ -316,3 +316,53 @@ def test_episodes_reproduce_whichever_actor_runs_them(reverb_server):
   assert sorted(both) == [0, 1] and sorted(alone) == [1]
   np.testing.assert_array_equal(both[1], alone[1])
   assert not np.array_equal(both[0][0], both[1][0])  # Episodes differ.
+
+
+def test_recover_partial_keeps_whole_episodes(tmp_path):
+  directory = str(tmp_path / 'ds')
+  writer = dataset_files.SnippetWriter(directory, K, shard_size=3)
+  items = [(0, t) for t in range(4)] + [(1, t) for t in range(2)]
+  observations = np.stack([np.full((K + 1, 86), 10 * e + t, np.float32)
+                           for e, t in items])
+  extras = {'episode': np.array([[e] * K for e, _ in items], np.int32),
+            'step': np.array([[t] * K for _, t in items], np.int32)}
+  writer.write(observations, np.zeros((6, K, 5), np.float32), extras)
+  # Interrupted: two shards of 3 on disk, no manifest.
+  kept, done = dataset_files.recover_partial(directory, items_per_episode=4)
+  assert done == [0]  # Episode 1 has 2 of its 4 snippets.
+  np.testing.assert_array_equal(kept['observations'][:, 0, 0], [0, 1, 2, 3])
+  assert not any(n.startswith('shard-') for n in os.listdir(directory))
+  again = dataset_files.SnippetWriter(directory, K)  # No longer refused.
+  again.write(kept['observations'], kept['actions'],
+              {'episode': kept['extras_episode'],
+               'step': kept['extras_step']})
+  again.flush()
+  dataset_files.discard_partial(directory)
+  again.close()
+  assert len(dataset_files.load(directory)) == 4
+
+
+@pytest.mark.integration
+def test_a_resumed_collection_equals_an_uninterrupted_one(tmp_path):
+  """Episodes reproduce from (--seed, number): a run cut after its first
+  episode, resumed, writes the dataset a run never cut writes."""
+  def collect(output, episodes):
+    result = subprocess.run(
+        [sys.executable, '-m', 'jumpy_acme.launchers.collect',
+         '--num_actors=2', f'--num_episodes={episodes}',
+         '--segment_length=12', f'--K={K}', '--seed=3',
+         f'--output={output}'], capture_output=True, text=True, timeout=300,
+        check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+  collect(tmp_path / 'whole', 3)
+  collect(tmp_path / 'cut', 1)
+  os.remove(tmp_path / 'cut' / dataset_files.MANIFEST)  # As if cut there.
+  stdout = collect(tmp_path / 'cut', 3)
+  assert '1 whole episodes kept' in stdout
+  whole = dataset_files.load(str(tmp_path / 'whole'))
+  resumed = dataset_files.load(str(tmp_path / 'cut'))
+  np.testing.assert_array_equal(resumed.observations, whole.observations)
+  np.testing.assert_array_equal(resumed.actions, whole.actions)
+  assert resumed.manifest['metadata']['resumed_episodes'] == 1

@@ -69,7 +69,8 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
                       connect_timeout_s: float = 30.0,
                       dmpo_policies: Optional[Dict[str, str]] = None,
                       behaviour_weights: Optional[Dict[str, float]] = None,
-                      episode_seed: int = 0) -> None:
+                      episode_seed: int = 0,
+                      skip_episodes: Sequence[int] = ()) -> None:
   """Runs claimed episodes until `max_episodes` are claimed or a stop.
 
   NOT jittable: a process body. `context` is a launcher.WorkerContext.
@@ -77,7 +78,8 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
   acts for that behaviour (its mean, plus the scripted behaviours' noise).
   `behaviour_weights`: behaviour name -> relative weight of drawing it
   (acting.BehaviourScheduleActor). `episode_seed`: the program's seed, with
-  each episode's number the seed of all its draws.
+  each episode's number the seed of all its draws. `skip_episodes`: episode
+  numbers a resumed run already has (claimed and passed over).
   """
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import scene as scene_lib  # pylint: disable=g-import-not-at-top
@@ -108,12 +110,15 @@ def collection_worker(context, *, table: str, K: int,  # noqa: N803
                                         policies=policies,
                                         behaviour_weights=behaviour_weights)
   observers = [_StepCounter(context.counter)]
+  skip = set(int(e) for e in skip_episodes)
   try:
     while not context.stop.is_set():
       claimed = context.counter.increment(episodes_claimed=1)
       if claimed['episodes_claimed'] > max_episodes:
         break
       episode = int(claimed['episodes_claimed']) - 1
+      if episode in skip:
+        continue
       draws = np.random.default_rng([episode_seed, episode])
       env = env_for(scene_lib.resolve_triplet(triplet, draws))
       env.reseed(int(draws.integers(2**31)))
