@@ -48,6 +48,18 @@ SCALES = {
     # A few minutes: to check that every stage runs.
     'smoke': Scale(collect_episodes=6, k10_steps=20, k1_steps=20,
                    tasks='reach_red', episodes=1, num_samples=100),
+    # The largest run that fits about 2.5 hours on 2 cores (issue
+    # [skills-that-steer]): 120k steps of data (~20 min), 40k SGD steps for
+    # K = 10 (~30 min) and 20k for K = 1, Table 3 on all nine tasks with 20
+    # episodes a cell (~40 min); every stage resumes across sessions
+    # (collection keeps whole episodes, learners their checkpoints,
+    # evaluation its finished episodes).
+    'reference': Scale(collect_episodes=300, k10_steps=10_000,
+                       k1_steps=5_000,
+                       tasks=('reach_red,lift_red,red_hover_blue,'
+                              'red_stack_blue,red_hover_green,'
+                              'red_stack_green,bring_red,reach_green,'
+                              'lift_green'), episodes=20),
     # The paper's evaluation (nine tasks, 50 episodes each); its phase-1
     # data and training are far larger than fits one machine's day.
     'paper': Scale(collect_episodes=5000, k10_steps=100_000,
