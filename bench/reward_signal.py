@@ -156,8 +156,11 @@ def main():
   paper = np.array([PAPER_RANDOM_HL[t] / PAPER_RANDOM_HL['reach_red']
                     for t in tasks])
   others = np.array([t != 'reach_red' for t in tasks])
-  with np.errstate(divide='ignore'):
-    log_error = np.abs(np.log(ratios[others]) - np.log(paper[others]))
+  # A task whose proxy return is 0 has an infinite log error: it is named
+  # apart and the mean is over the others.
+  zero = [t for j, t in enumerate(tasks) if others[j] and not ratios[j] > 0]
+  scored = others & (ratios > 0)
+  log_error = np.abs(np.log(ratios[scored]) - np.log(paper[scored]))
   print(f'Rewards: {args.rewards}. Reward signal: {args.initial_states} '
         f'initial states x {args.rollouts} rollouts of random 10-step '
         f'behaviour segments; '
@@ -171,8 +174,12 @@ def main():
     print(f'| {task} | {100 * tied[j]:.0f} % | {np.median(spread[:, j]):.4f} '
           f'| {mean_returns[j]:.2f} +- {returns[:, j].std():.2f} '
           f'| {ratios[j]:.3f} | {paper[j]:.3f} |')
-  print(f'Mean absolute log ratio error (8 tasks besides reach_red): '
-        f'{float(np.mean(log_error)):.3f}')
+  mean_error = float(np.mean(log_error)) if log_error.size else None
+  print(f'Mean absolute log ratio error over the {int(scored.sum())} tasks '
+        f'besides reach_red with a return: '
+        f'{"n/a" if mean_error is None else f"{mean_error:.3f}"}'
+        + (f'; zero return (infinite error): {", ".join(zero)}' if zero
+           else ''))
   print(json.dumps({
       'tied_fraction': {t: float(tied[j]) for j, t in enumerate(tasks)},
       'median_spread': {t: float(np.median(spread[:, j]))
@@ -180,7 +187,8 @@ def main():
       'proxy_return': {t: float(mean_returns[j]) for j, t in enumerate(tasks)},
       'proxy_ratio': {t: float(ratios[j]) for j, t in enumerate(tasks)},
       'paper_ratio': {t: float(paper[j]) for j, t in enumerate(tasks)},
-      'mean_abs_log_ratio_error': float(np.mean(log_error)),
+      'mean_abs_log_ratio_error': mean_error,
+      'zero_return_tasks': zero,
       'rewards': args.rewards,
       'initial_states': args.initial_states, 'rollouts': args.rollouts,
       'episodes': args.episodes, 'seconds': round(elapsed, 1)}))
