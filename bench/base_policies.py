@@ -1,13 +1,30 @@
-"""Success rates of the scripted base behaviours (paper, Table 2).
+"""Success and speed of the scripted base behaviours (paper, Table 2).
 
 For each behaviour: `--segments` segments of `--steps` control steps, each
-from a fresh random initial state (triplets drawn per worker from
-rgb_test_random); a segment succeeds when the behaviour's reward
-(docs/tasks.md) reaches its success threshold at some step. Segments run
-in `--workers` processes. Prints the table; last line one JSON object.
+from a fresh random initial state, with the data's velocity noise
+(ScriptedConfig defaults). The initial states come in equal shares from the
+five test triplets that rgb_test_random draws from (stratified: the same
+distribution, less variance; `--triplets=rgb_test_random` draws instead).
+Every behaviour sees the same initial states.
 
-Targets (issue [data]): reach_red >= 90 %, lift_red >= 70 %,
-red_hover_blue >= 50 %, move/open/close >= 95 %.
+A segment succeeds when the behaviour's reward reaches its threshold at
+some step (docs/tasks.md). reach_red, lift_red and red_hover_blue are
+scored with the unstaged building blocks of rewards.py: reach(red) >= 0.9,
+lift(red) >= 0.9 and hover(red, blue) >= 0.9; the others with their task's
+reward and threshold.
+
+Reach speed: the mean number of steps until reach(red) first reaches 0.5
+(pinch within about 6 cm of red's centre), against the straight-line bound
+measured on the same initial states: the pinch commanded straight at red
+at the controller's speed limit (0.07 m/s on the norm of the linear
+velocity: the Cartesian effector rescales a faster command), without noise.
+A segment that never gets there counts `--steps`.
+
+A segment stops once everything it measures is known (`--full_segments`
+runs all steps). Prints a table; the last line is one JSON object.
+
+Goals (issue [data]): reach time <= 1.2x the bound's; lift_red and
+red_hover_blue >= 95 %; the others >= 95 %.
 """
 
 import argparse
@@ -17,58 +34,146 @@ import time
 
 import numpy as np
 
+TEST_TRIPLETS = ('triplet1', 'triplet2', 'triplet3', 'triplet4',
+                 'triplet5')
+BOUND = 'reach_bound'  # The straight-line bound's row.
+REACH_LEVEL = 0.5  # reach(red) >= this: "reached" for the speed figure.
 
-def _run_segments(args):
-  name, seeds, steps = args
+
+def _scorer(name):
+  """(state [86] -> score, success threshold) for a behaviour."""
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  unstaged = {
+      'reach_red': lambda s: rewards.reach(s, 'red'),
+      BOUND: lambda s: rewards.reach(s, 'red'),
+      'lift_red': lambda s: rewards.lift(s, 'red'),
+      'red_hover_blue': lambda s: rewards.hover(s, 'red', 'blue'),
+  }
+  if name in unstaged:
+    return unstaged[name], 0.9
+  return rewards.numpy_reward(name), rewards.get_task(name).success_threshold
+
+
+def _run_segments(job):
+  """One behaviour on one triplet: [(success, steps to success, steps to
+  reach(red) >= REACH_LEVEL or None)]."""
+  name, triplet, env_seed, seeds, steps, noise, full = job
   # Imported in the worker: each process builds its own simulator.
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents import scripted  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.scripted import behaviours  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
-  task = rewards.get_task(name)
-  env = environments.make(name, seed=int(seeds[0]), episode_length=steps)
+  score, threshold = _scorer(name)
+  timed = name in ('reach_red', BOUND)
+  config = scripted.ScriptedConfig(linear_noise=noise[0],
+                                   rotation_noise=noise[1])
+  env = environments.make('reach_red', seed=env_seed, triplet=triplet,
+                          episode_length=steps)
   outcomes = []
   for seed in seeds:
-    behaviour = scripted.make_behaviour(name, seed=int(seed))
+    if name == BOUND:
+      behaviour = behaviours.make_reach_bound('red', seed=int(seed))
+    else:
+      behaviour = scripted.make_behaviour(name, config, seed=int(seed))
     timestep = env.reset()
-    best = 0.0
+    success_step = reach_step = None
+    step = 0
     while not timestep.last():
       timestep = env.step(behaviour(timestep.observation))
-      best = max(best, float(timestep.reward))
-    outcomes.append(best >= task.success_threshold)
-  return name, outcomes
+      step += 1
+      state = np.asarray(timestep.observation, np.float64)
+      if success_step is None and score(state) >= threshold:
+        success_step = step
+      if (timed and reach_step is None and
+          rewards.reach(state, 'red') >= REACH_LEVEL):
+        reach_step = step
+      if (not full and success_step is not None and
+          (reach_step is not None or not timed)):
+        break
+    outcomes.append((success_step is not None, success_step, reach_step))
+  return name, triplet, outcomes
+
+
+def _jobs(names, args):
+  triplets = args.triplets.split(',')
+  parts = np.array_split(np.arange(args.segments), len(triplets))
+  noise = (args.linear_noise, args.rotation_noise)
+  jobs = []
+  for name in names:
+    for index, (triplet, part) in enumerate(zip(triplets, parts)):
+      if len(part):
+        # Same env seed for every behaviour: the same initial states.
+        jobs.append((name, triplet, 1000 + index, [int(s) for s in part],
+                     args.steps, noise, args.full_segments))
+  # Long ones first, for balance.
+  slow = ('red_hover_blue', 'lift_red')
+  return sorted(jobs, key=lambda job: job[0] not in slow)
 
 
 def main():
+  from jumpy_acme.agents import scripted  # pylint: disable=g-import-not-at-top
+  defaults = scripted.ScriptedConfig()
   parser = argparse.ArgumentParser()
-  parser.add_argument('--segments', type=int, default=50)
+  parser.add_argument('--segments', type=int, default=40)
   parser.add_argument('--steps', type=int, default=200)
   parser.add_argument('--workers', type=int, default=2)
   parser.add_argument('--behaviours', default='all')
+  parser.add_argument('--triplets', default=','.join(TEST_TRIPLETS))
+  parser.add_argument('--linear_noise', type=float,
+                      default=defaults.linear_noise)
+  parser.add_argument('--rotation_noise', type=float,
+                      default=defaults.rotation_noise)
+  parser.add_argument('--full_segments', action='store_true')
   args = parser.parse_args()
-  from jumpy_acme.agents import scripted  # pylint: disable=g-import-not-at-top
-  names = (scripted.BEHAVIOURS if args.behaviours == 'all' else
-           args.behaviours.split(','))
-  chunks = max(1, args.workers)
-  jobs = []
-  for index, name in enumerate(names):
-    seeds = np.arange(args.segments) + 1000 * index
-    jobs.extend((name, part, args.steps)
-                for part in np.array_split(seeds, chunks) if len(part))
+  names = list(scripted.BEHAVIOURS if args.behaviours == 'all' else
+               args.behaviours.split(','))
+  if 'reach_red' in names:
+    names.append(BOUND)
   start = time.time()
   results = {name: [] for name in names}
+  by_triplet = {name: {} for name in names}
   with multiprocessing.get_context('spawn').Pool(args.workers) as pool:
-    for name, outcomes in pool.imap_unordered(_run_segments, jobs):
+    for name, triplet, outcomes in pool.imap_unordered(
+        _run_segments, _jobs(names, args)):
       results[name].extend(outcomes)
+      by_triplet[name][triplet] = sum(o[0] for o in outcomes), len(outcomes)
   elapsed = time.time() - start
-  print(f'| behaviour | success | segments |  ({args.steps} steps each, '
-        f'{elapsed:.0f} s)')
-  print('|---|---|---|')
+
+  print(f'{args.steps}-step segments, noise {args.linear_noise} m/s, '
+        f'{args.rotation_noise} rad/s, {elapsed:.0f} s')
+  print('| behaviour | success | segments | steps to success | '
+        'per triplet |')
+  print('|---|---|---|---|---|')
   rates = {}
   for name in names:
-    rates[name] = float(np.mean(results[name]))
-    print(f'| {name} | {100 * rates[name]:.0f} % | {len(results[name])} |')
-  print(json.dumps({'success_rate': rates, 'segments': args.segments,
-                    'steps': args.steps}))
+    outcomes = results[name]
+    rates[name] = float(np.mean([o[0] for o in outcomes]))
+    steps = [o[1] for o in outcomes if o[0]]
+    mean_steps = f'{np.mean(steps):.0f}' if steps else '-'
+    split = ' '.join(f'{k}/{n}' for _, (k, n) in
+                     sorted(by_triplet[name].items()))
+    print(f'| {name} | {100 * rates[name]:.0f} % | {len(outcomes)} | '
+          f'{mean_steps} | {split} |')
+  summary = {'success_rate': {k: v for k, v in rates.items() if k != BOUND},
+             'segments': args.segments, 'steps': args.steps,
+             'noise': [args.linear_noise, args.rotation_noise],
+             'triplets': args.triplets}
+  if 'reach_red' in names:
+    times = {}
+    for name in ('reach_red', BOUND):
+      reached = [o[2] if o[2] is not None else args.steps
+                 for o in results[name]]
+      times[name] = float(np.mean(reached))
+      misses = sum(o[2] is None for o in results[name])
+      print(f'{name}: mean steps to reach(red) >= {REACH_LEVEL}: '
+            f'{times[name]:.1f} +- '
+            f'{np.std(reached) / np.sqrt(len(reached)):.1f} (s.e.), '
+            f'{misses} never')
+    ratio = times['reach_red'] / times[BOUND]
+    print(f'ratio reach_red / bound: {ratio:.3f} (goal <= 1.2)')
+    summary.update(reach_time=times['reach_red'], bound_time=times[BOUND],
+                   reach_time_ratio=ratio)
+  print(json.dumps(summary))
 
 
 if __name__ == '__main__':

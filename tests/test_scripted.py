@@ -1,0 +1,153 @@
+"""Scripted controllers on the real MuJoCo scene: few steps, real checks."""
+
+import numpy as np
+import pytest
+
+from jumpy_acme import environments
+from jumpy_acme.agents.scripted import behaviours
+from jumpy_acme.environments.rgb_stacking import environment as env_lib
+from jumpy_acme.environments.rgb_stacking import layout
+from jumpy_acme.environments.rgb_stacking import rewards
+
+L = layout.LAYOUT
+STEP_S = 0.05  # One control step (s).
+LIMIT = 0.07  # m/s: the Cartesian effector's cap on the linear velocity.
+OPEN = np.array([0.0, 0.0, 0.0, 0.0, -255.0], np.float32)
+
+
+@pytest.fixture(scope='module')
+def env():
+  # triplet4: red is s0, a 5 cm cube.
+  return environments.make('reach_red', seed=3, triplet='triplet4',
+                           episode_length=400)
+
+
+def _down(yaw):
+  """wxyz quaternion of the pinch pointing down, turned `yaw` about z."""
+  return np.array([0.0, np.cos(yaw / 2), np.sin(yaw / 2), 0.0])
+
+
+def _yawed(yaw):
+  """wxyz quaternion of a turn by `yaw` about the vertical."""
+  return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+def _scene(env, pinch, red, red_quat=(1, 0, 0, 0), settle=10):
+  """Red at `red`, the others out of the way, the pinch at `pinch` (yaw 0),
+  props settled with the arm held: the 86-D state."""
+  env.reset()
+  scene = env.scene
+  scene.set_prop_pose(0, red, red_quat)
+  scene.set_prop_pose(1, (0.5, 0.1, 0.08))
+  scene.set_prop_pose(2, (0.7, -0.1, 0.08))
+  joints, ok = scene.solve_ik(np.asarray(pinch, float), _down(0.0))
+  assert ok
+  scene.set_arm_joints(joints)
+  for _ in range(settle):
+    state = env.step(OPEN).observation
+  return np.asarray(state) if settle else env_lib.state_vector(
+      scene.observe())
+
+
+def _distance(state):
+  return np.linalg.norm(state[L['red_pose_pos']] - state[L['pinch_pose_pos']])
+
+
+def test_the_speed_limit_is_on_the_norm_not_per_axis(env):
+  # The straight-line bound's premise: (0.07, 0.07, 0) moves at 0.07 m/s,
+  # not at the 0.099 m/s a per-axis clip would allow.
+  state = _scene(env, pinch=(0.55, -0.05, 0.2), red=(0.7, 0.1, 0.08),
+                 settle=1)
+  path = []
+  for _ in range(20):
+    state = env.step(np.array([LIMIT, LIMIT, 0, 0, -255], np.float32)
+                     ).observation
+    path.append(state[L['pinch_pose_pos']])
+  speed = np.linalg.norm(path[-1] - path[-11]) / (10 * STEP_S)
+  assert 0.8 * LIMIT < speed < 1.05 * LIMIT, speed
+
+
+def test_reach_approaches_red_near_the_speed_limit(env):
+  state = _scene(env, pinch=(0.55, -0.05, 0.25), red=(0.6, 0.05, 0.076))
+  reach = behaviours.make_behaviour('reach_red', behaviours.noise_free())
+  start, red = _distance(state), state[L['red_pose_pos']].copy()
+  for _ in range(30):
+    state = env.step(reach(state)).observation
+  closed = start - _distance(state)
+  # At most the limit for 30 steps; at least 60 % of it (the arm takes
+  # about 4 steps to reach speed).
+  assert 0.6 * LIMIT * 30 * STEP_S < closed <= LIMIT * 30 * STEP_S, closed
+  # Fingers still open, red not pushed.
+  assert state[L['gripper_angle']][0] <= behaviours.FINGERS_OPEN
+  np.testing.assert_allclose(state[L['red_pose_pos']], red, atol=2e-3)
+
+
+def test_wrist_command_turns_the_fingers_to_the_objects_yaw(env):
+  # Fingers close along the pinch's y axis: yaw -pi/2 (= pi/2) for a pinch
+  # at yaw 0. A cube turned pi/2 + 0.4 offers its x faces at +0.4 from it:
+  # counter-clockwise, a positive wz.
+  state = _scene(env, pinch=(0.6, 0.0, 0.2), red=(0.6, 0.0, 0.076),
+                 red_quat=_yawed(np.pi / 2 + 0.4), settle=0)
+  target = behaviours.grasp_yaws(state, 'red')[0]
+  assert behaviours._half_turn(target - np.pi / 2 - 0.4) == pytest.approx(
+      0.0, abs=0.02)
+  wrist = behaviours.WristAligner()
+  error = wrist(state, target)
+  assert error == pytest.approx(0.4, abs=0.03)
+  reach = behaviours.make_behaviour('reach_red', behaviours.noise_free())
+  assert reach(state)[3] > 0.0
+  for _ in range(10):
+    state = env.step(reach(state)).observation
+  # Turned the right way (spread over the descent: at least 0.1 rad here).
+  left = behaviours._half_turn(target - behaviours.closing_yaw(state))
+  assert 0.0 < left < 0.3, left
+
+
+def test_pick_grasps_a_hand_placed_cube_and_lifts_it(env):
+  state = _scene(env, pinch=(0.6, 0.0, 0.16), red=(0.6, 0.0, 0.076),
+                 red_quat=_yawed(0.5))
+  pick = behaviours.make_behaviour('lift_red', behaviours.noise_free())
+  grasped_at = None
+  for step in range(90):
+    state = env.step(pick(state)).observation
+    holding = (state[L['grasp']][0] == 2 and
+               state[L['gripper_angle']][0] < behaviours.FINGERS_SHUT)
+    if grasped_at is None and holding:
+      grasped_at = step
+  assert grasped_at is not None and grasped_at < 60, grasped_at
+  assert state[L['red_pose_pos']][2] > 0.12
+  assert rewards.lift(np.asarray(state, np.float64), 'red') > 0.5
+
+
+def test_a_thin_stick_lying_on_its_x_face_is_grasped_across_y():
+  # r6 (29 x 29 x 150 mm) with body x up: body y stays along world y (yaw
+  # pi/2); body z, its 15 cm length, along world -x (yaw pi = 0).
+  state = np.zeros(layout.STATE_SIZE)
+  state[L['red_pose_quat']] = [np.cos(-np.pi / 4), 0, np.sin(-np.pi / 4), 0]
+  state[L['green_pose_pos']] = state[L['blue_pose_pos']] = [0.4, 0.3, 0.07]
+  state[L['red_pose_pos']] = [0.6, 0.0, 0.061]  # 2.2 cm tall: thin.
+  assert abs(behaviours._half_turn(
+      behaviours.grasp_yaws(state, 'red')[0] - np.pi / 2)) < 1e-6
+  state[L['red_pose_pos']] = [0.6, 0.0, 0.074]  # 4.8 cm: z, then y.
+  assert abs(behaviours._half_turn(
+      behaviours.grasp_yaws(state, 'red')[0])) < 1e-6
+
+
+def test_reach_bound_goes_straight_at_red_at_the_limit():
+  state = np.zeros(layout.STATE_SIZE)
+  state[L['pinch_pose_pos']] = [0.6, 0.0, 0.3]
+  state[L['red_pose_pos']] = [0.5, 0.1, 0.1]
+  action = behaviours.make_reach_bound('red')(state)
+  direction = np.array([-0.1, 0.1, -0.2]) / np.linalg.norm([0.1, 0.1, 0.2])
+  np.testing.assert_allclose(action[:3], LIMIT * direction, atol=1e-6)
+  assert action[4] < 0  # Fingers open.
+
+
+def test_make_controller_covers_the_evaluation_tasks_and_names_bad_ones():
+  for task in rewards.EVALUATION_TASKS:
+    controller = behaviours.make_controller(task)
+    assert isinstance(controller, behaviours.Behaviour)
+    assert controller.config.linear_noise == 0.0
+  with pytest.raises(ValueError, match=r"task_name: expected one of \["
+                     r"'reach_red'.*'lift_green'\], got 'fly'"):
+    behaviours.make_controller('fly')
