@@ -4,8 +4,9 @@ For a phase-1 checkpoint and the dataset it was trained on:
 1. At `--states` data states (first states of snippets, drawn with
    `--seed`): the spread over `--skills` prior draws of z of each decoded
    action dimension (median over states, the action's units), and the share
-   of states where the gripper command changes sign with z, overall and
-   where the pinch is within 2 cm of an object (goal: >= 50 % there).
+   of states where the gripper command changes sign with z; the same share
+   at up to `--states` more data states drawn among those where the pinch
+   is within 2 cm of an object (goal: >= 50 % there).
 2. Random-HL in the simulator, each skill held K steps, `--episodes`
    episodes of `--steps` steps: the median pinch motion per K steps and the
    share of K-step segments that command a close, beside the data's own
@@ -99,8 +100,19 @@ def main():
   rng = np.random.default_rng(args.seed)
   rows = rng.choice(len(data), size=min(args.states, len(data)),
                     replace=False)
-  control = diag.controllability(model, data.observations[rows, 0],
+  # The near-object share from its own draw of states with the pinch
+  # within 2 cm of an object (a few % of the data), so that it rests on
+  # --states of them rather than on the few a uniform draw holds.
+  near_rows = np.flatnonzero(diag.near_an_object(data.observations[:, 0]))
+  near_rows = rng.choice(near_rows, size=min(args.states, len(near_rows)),
+                         replace=False)
+  states = data.observations[np.concatenate([rows, near_rows]), 0]
+  control = diag.controllability(model, states, args.skills, args.seed)
+  uniform = diag.controllability(model, data.observations[rows, 0],
                                  args.skills, args.seed)
+  control['grip_changes_with_z'] = uniform['grip_changes_with_z']
+  control['action_spread'] = uniform['action_spread']
+  control['states'] = uniform['states']
   data_motion = diag.data_motion(data.observations, data.actions)
   random_hl = _random_hl_motion(args.checkpoint, args.episodes, args.steps,
                                 args.seed)

@@ -47,6 +47,16 @@ _SGD_STEPS = flags.DEFINE_integer('sgd_steps_per_step', 4,
 _LEARNING_RATE = flags.DEFINE_float('learning_rate', 3e-4, 'Adam step size.')
 _BETA_A = flags.DEFINE_float('beta_a', 100.0, 'Action loss weight.')
 _BETA_S = flags.DEFINE_float('beta_s', 100.0, 'Jumpy-state loss weight.')
+_FREE_BITS = flags.DEFINE_float(
+    'free_bits', 0.0, 'Nats of KL per latent dimension left unpenalised.')
+_HIDE = flags.DEFINE_list(
+    'action_input_hidden', [],
+    'State parts (names in environments/rgb_stacking/layout.py, e.g. '
+    'joint_velocities,joint_torques,tcp_velocity,gripper_velocity) the '
+    'action decoder does not see; empty: the whole state.')
+_INPUT_NOISE = flags.DEFINE_float(
+    'action_input_noise', 0.0, 'Training noise (std, standardised units) '
+    'on the state the action decoder sees.')
 _CHECKPOINT_DIR = flags.DEFINE_string('checkpoint_dir', None,
                                       'Checkpoints (resumed if present).')
 _CHECKPOINT_EVERY = flags.DEFINE_integer('checkpoint_every', 250,
@@ -74,7 +84,9 @@ def _config() -> skill_vae.SkillVAEConfig:
       K=_K.value, batch_size=_BATCH_SIZE.value,
       sgd_steps_per_step=_SGD_STEPS.value,
       learning_rate=_LEARNING_RATE.value, beta_a=_BETA_A.value,
-      beta_s=_BETA_S.value, seed=_SEED.value,
+      beta_s=_BETA_S.value, seed=_SEED.value, free_bits=_FREE_BITS.value,
+      action_input_hidden=phase1.state_indices(_HIDE.value),
+      action_input_noise=_INPUT_NOISE.value,
       checkpoint_every=_CHECKPOINT_EVERY.value)
 
 

@@ -182,3 +182,67 @@ def _synthetic_k(k):
     return _synthetic(100)
   finally:
     K = saved
+
+
+def test_free_bits_leave_each_dimension_kl_below_the_floor_unpenalised():
+  mean, std = jnp.array([0.0, 2.0]), jnp.array([1.0, 1.0])
+  # Per dimension: 0 and 0.5 * 2^2 = 2 nats.
+  np.testing.assert_allclose(losses.free_bits_kl(mean, std, 0.0), 2.0,
+                             rtol=1e-6)
+  np.testing.assert_allclose(losses.free_bits_kl(mean, std, 0.5), 2.5,
+                             rtol=1e-6)
+  np.testing.assert_allclose(losses.free_bits_kl(mean, std, 3.0), 6.0,
+                             rtol=1e-6)
+
+
+def test_hidden_state_dimensions_do_not_reach_the_action_decoder():
+  hidden = (1, 4)
+  networks = skill_vae.make_networks(_config(action_input_hidden=hidden))
+  params = networks.init(jax.random.PRNGKey(0))
+  rng = np.random.default_rng(0)
+  states = jnp.asarray(rng.normal(size=(K + 1, S)), jnp.float32)
+  z = jnp.asarray(rng.normal(size=(4,)), jnp.float32)
+  moved_hidden = states.at[:, hidden].add(3.0)
+  moved_visible = states.at[:, 0].add(3.0)
+  base = networks.decode_actions(params, states, z)
+  np.testing.assert_array_equal(
+      networks.decode_actions(params, moved_hidden, z), base)
+  assert np.abs(networks.decode_actions(params, moved_visible, z)
+                - base).max() > 1e-3
+  # The jumpy decoder and the encoder still see every dimension.
+  assert np.abs(networks.decode_jumpy(params, moved_hidden[0], z)
+                - networks.decode_jumpy(params, states[0], z)).max() > 1e-3
+  # Training decodes the same actions as acting does.
+  _, _, actions, _ = networks.forward(params, states, z * 0)
+  mean, _ = networks.encode(params, states)
+  np.testing.assert_allclose(
+      actions, networks.decode_actions(params, states[:-1], mean), rtol=1e-5,
+      atol=1e-5 * float(np.abs(actions).max()))
+
+
+def test_action_input_options_are_validated_and_part_of_the_checkpoint(
+    tmp_path):
+  with pytest.raises(ValueError, match=r'action_input_hidden: expected '
+                     r'distinct state indices in \[0, 6\), got \(2, 6\)'):
+    _config(action_input_hidden=(2, 6))
+  with pytest.raises(ValueError, match=r'free_bits: expected >= 0, got -1'):
+    _config(free_bits=-1.0)
+  data = _synthetic(200)
+  learner = _learner(_config(action_input_hidden=(0,)), data,
+                     checkpoint_dir=str(tmp_path / 'c'))
+  learner.step()
+  learner.checkpoint()
+  with pytest.raises(ValueError, match=r'action_input_hidden: checkpoint '
+                     r'\[0\], config \(\)'):
+    _learner(_config(), data, checkpoint_dir=str(tmp_path / 'c'))
+
+
+def test_input_noise_and_free_bits_still_learn_the_known_structure():
+  data = _synthetic(2000)
+  learner = _learner(_config(action_input_noise=0.1, free_bits=0.1,
+                             action_input_hidden=(5,)), data)
+  for _ in range(400):
+    metrics = learner.step()
+  # Zero-error targets: a learner that ignored the data would sit near the
+  # actions' variance, 2 dims x 1/3 x K = 2.0.
+  assert metrics['action_l2'] < 0.2, metrics

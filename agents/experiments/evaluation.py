@@ -261,6 +261,9 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
                                        max_steps, seed)
         if keys[i, task, e] not in finished:
           jobs.append((i, s, task, e, max_steps, seed))
+  # Episode 0 of every cell first, then episode 1, ...: a run cut short
+  # leaves every cell with about the same number of finished episodes.
+  jobs.sort(key=lambda job: (job[3], tasks.index(job[2]), job[0]))
   if len(jobs) < len(keys):
     log(f'[evaluate] {len(keys) - len(jobs)} of {len(keys)} episodes '
         f'finished in an earlier run ({episodes_path}); running the other '

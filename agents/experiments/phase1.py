@@ -11,7 +11,7 @@ action scale (from the environment's action spec) and the state groups its
 metrics are reported for (from the environment's layout).
 """
 
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 import jax
 import numpy as np
@@ -56,6 +56,23 @@ def rgb_stacking_state_groups() -> Dict[str, Sequence[int]]:
   from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
   return {group: layout.LAYOUT.indices(group)
           for group in layout.LAYOUT.groups}
+
+
+def state_indices(parts: Sequence[str]) -> Tuple[int, ...]:
+  """RGB-stacking state indices of named parts (layout.PARTS names, or
+  their '_pos', '_quat', '_linear', '_angular' slices), sorted."""
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  out = set()
+  for part in parts:
+    part = part.strip()
+    if not part:
+      continue
+    try:
+      piece = layout.LAYOUT[part]
+    except KeyError as e:
+      raise ValueError(f'action_input_hidden: {e.args[0]}') from None
+    out.update(range(piece.start, piece.stop))
+  return tuple(sorted(out))
 
 
 def make_learner_from_dataset(

@@ -25,10 +25,23 @@ class SkillVAEConfig:
   latent_size: int = 32
   decoder_sizes: Tuple[int, ...] = (256, 256, 256, 256)
   min_std: float = 1e-4  # std = softplus(raw) + min_std.
+  # What the action decoder p(a | s, z) sees of s (the paper leaves it
+  # open). State indices listed here reach it as the dataset's mean (0 after
+  # standardising): hiding the velocities and torques keeps the decoder from
+  # continuing the ongoing motion from s alone, so z must carry it
+  # (docs/phase1.md, "Making z matter"). The encoder and the jumpy decoder
+  # see the whole state.
+  action_input_hidden: Tuple[int, ...] = ()
+  # Training only: Gaussian noise of this std on the standardised state the
+  # action decoder sees.
+  action_input_noise: float = 0.0
 
   # Loss (Eq. 1-2): KL + beta_a * action L2 + beta_s * jumpy-state L2.
   beta_a: float = 100.0
   beta_s: float = 100.0
+  # Free bits (Kingma et al., 2016): a latent dimension's KL below this many
+  # nats is not penalised, so the encoder may use it for free. 0: Eq. (1).
+  free_bits: float = 0.0
 
   # Optimisation.
   batch_size: int = 256
@@ -59,6 +72,13 @@ class SkillVAEConfig:
     for name in ('min_std', 'learning_rate', 'max_grad_norm'):
       if not getattr(self, name) > 0:
         raise ValueError(f'{name}: expected > 0, got {getattr(self, name)}.')
-    for name in ('beta_a', 'beta_s'):
+    hidden = tuple(int(i) for i in self.action_input_hidden)
+    bad = [i for i in hidden if not 0 <= i < self.state_size]
+    if bad or len(set(hidden)) != len(hidden):
+      raise ValueError(
+          'action_input_hidden: expected distinct state indices in [0, '
+          f'{self.state_size}), got {tuple(self.action_input_hidden)!r}.')
+    self.action_input_hidden = tuple(sorted(hidden))
+    for name in ('beta_a', 'beta_s', 'free_bits', 'action_input_noise'):
       if getattr(self, name) < 0:
         raise ValueError(f'{name}: expected >= 0, got {getattr(self, name)}.')

@@ -31,7 +31,7 @@ from jumpy_acme.utils import loggers
 # Configuration fields a checkpoint must agree on to be restored.
 _STRUCTURAL_FIELDS = ('K', 'state_size', 'action_size', 'embed_sizes',
                       'conv_channels', 'encoder_sizes', 'latent_size',
-                      'decoder_sizes')
+                      'decoder_sizes', 'action_input_hidden')
 
 
 class TrainingState(NamedTuple):

@@ -1,6 +1,6 @@
 """The phase-1 loss of Eq. (1)-(2), written for one snippet.
 
-  L = KL(q(z | phi_t:t+K) || N(0, I))
+  L = KL(q(z | phi_t:t+K) || N(0, I))     (with free bits: sum_i max(KL_i, fb))
       + beta_a * sum_k || a_hat_t+k - a_t+k ||^2          (scaled actions)
       + beta_s * || d_hat - d ||^2                        (normalised delta)
 
@@ -53,8 +53,21 @@ class Normalization(NamedTuple):
 
 def gaussian_kl(mean, std):
   """KL(N(mean, std^2) || N(0, I)), summed over the latent dims."""
-  return 0.5 * jnp.sum(mean ** 2 + std ** 2 - 1.0 - 2.0 * jnp.log(std),
-                       axis=-1)
+  return jnp.sum(gaussian_kl_per_dim(mean, std), axis=-1)
+
+
+def gaussian_kl_per_dim(mean, std):
+  """KL(N(mean, std^2) || N(0, 1)) of each latent dimension: [..., Z]."""
+  return 0.5 * (mean ** 2 + std ** 2 - 1.0 - 2.0 * jnp.log(std))
+
+
+def free_bits_kl(mean, std, free_bits: float):
+  """sum_i max(KL_i, free_bits): the KL term with free bits (Kingma et
+  al., 2016); equals gaussian_kl when free_bits is 0."""
+  per_dim = gaussian_kl_per_dim(mean, std)
+  if free_bits:
+    per_dim = jnp.maximum(per_dim, free_bits)
+  return jnp.sum(per_dim, axis=-1)
 
 
 def predict_next_state(networks: networks_lib.SkillVAENetworks, params,
@@ -86,14 +99,19 @@ def snippet_loss(networks: networks_lib.SkillVAENetworks, params,
   chex.assert_shape(actions, (config.K, config.action_size))
   states = normalization.standardise(observations)
   noise = jax.random.normal(key, (config.latent_size,))
+  input_noise = None
+  if config.action_input_noise:
+    input_noise = config.action_input_noise * jax.random.normal(
+        jax.random.fold_in(key, 1), (config.K, config.state_size))
   mean, std, predicted_actions, predicted_delta = networks.forward(
-      params, states, noise)
+      params, states, noise, input_noise)
   kl = gaussian_kl(mean, std)
   action_l2 = jnp.sum((predicted_actions - actions /
                        normalization.action_scale) ** 2)
   target = normalization.normalise_delta(observations[-1] - observations[0])
   state_l2 = jnp.sum((predicted_delta - target) ** 2)
-  loss = kl + config.beta_a * action_l2 + config.beta_s * state_l2
+  loss = (free_bits_kl(mean, std, config.free_bits)
+          + config.beta_a * action_l2 + config.beta_s * state_l2)
   predicted_state = observations[0] + normalization.denormalise_delta(
       predicted_delta)
   return loss, {'loss': loss, 'kl': kl, 'action_l2': action_l2,

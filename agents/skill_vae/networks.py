@@ -4,8 +4,9 @@
             Linear 128 + ELU                       (shared by all states)
   encoder:  phi(s_t..s_t+K) [K+1, 128] -> 1x1 conv over time + ELU ->
             Linear 256 + ELU, Linear 256 + ELU, Linear 64 -> mean, std [32]
-  action decoder p(a | s, z):      concat(phi(s_t+k), z) -> 4 x (Linear 256
-            + ELU) -> 5   (actions scaled to [-1, 1] by the action spec)
+  action decoder p(a | s, z):      concat(phi(s'_t+k), z) -> 4 x (Linear 256
+            + ELU) -> 5   (actions scaled to [-1, 1] by the action spec;
+            s' = s with the config's action_input_hidden dims at the mean)
   jumpy decoder p(s_t+K | s_t, z): concat(phi(s_t), z) -> 4 x (Linear 256 +
             ELU) -> 86    (the delta s_t+K - s_t normalised to [-1, 1])
 
@@ -26,6 +27,7 @@ import chex
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jumpy_acme.agents.skill_vae import config as config_lib
 from jumpy_acme.utils import activations
@@ -94,9 +96,19 @@ class SkillVAE(nn.Module):
     """[K+1, S] (standardised) -> mean, std [Z]."""
     return self.encoder(self.embedder(states))
 
+  def action_input(self, states):
+    """What the action decoder sees of standardised states [..., S]: the
+    config's `action_input_hidden` dimensions set to 0 (the data's mean)."""
+    hidden = self.config.action_input_hidden
+    if not hidden:
+      return states
+    keep = np.ones(self.config.state_size, np.float32)
+    keep[list(hidden)] = 0.0
+    return states * keep
+
   def decode_actions(self, states, z):
     """[..., S] standardised states, z [Z] (broadcast) -> [..., A]."""
-    features = self.embedder(states)
+    features = self.embedder(self.action_input(states))
     z = jnp.broadcast_to(z, features.shape[:-1] + z.shape[-1:])
     return self.action_decoder(jnp.concatenate([features, z], axis=-1))
 
@@ -105,12 +117,14 @@ class SkillVAE(nn.Module):
     features = self.embedder(state)
     return self.jumpy_decoder(jnp.concatenate([features, z], axis=-1))
 
-  def forward(self, states, noise):
-    """The training pass, embedding each state once.
+  def forward(self, states, noise, input_noise=None):
+    """The training pass.
 
     Args:
       states: [K+1, S] standardised s_t..s_t+K.
       noise: [Z] standard normal (z = mean + std * noise).
+      input_noise: optional [K, S], added to the states the action decoder
+        sees (after hiding the config's `action_input_hidden`).
 
     Returns:
       mean [Z], std [Z], actions [K, A] (scaled), delta [S] (normalised).
@@ -118,8 +132,15 @@ class SkillVAE(nn.Module):
     features = self.embedder(states)
     mean, std = self.encoder(features)
     z = mean + std * noise
-    zs = jnp.broadcast_to(z, features.shape[:-1] + z.shape)
-    actions = self.action_decoder(jnp.concatenate([features[:-1], zs[:-1]],
+    if self.config.action_input_hidden or input_noise is not None:
+      action_states = self.action_input(states[:-1])
+      if input_noise is not None:
+        action_states = action_states + input_noise
+      action_features = self.embedder(action_states)
+    else:  # The decoder sees s_t..s_t+K-1 as the encoder does: embed once.
+      action_features = features[:-1]
+    zs = jnp.broadcast_to(z, action_features.shape[:-1] + z.shape)
+    actions = self.action_decoder(jnp.concatenate([action_features, zs],
                                                   axis=-1))
     delta = self.jumpy_decoder(jnp.concatenate([features[0], z], axis=-1))
     return mean, std, actions, delta

@@ -1,0 +1,56 @@
+r"""Table 3 from evaluation runs, with our ceilings and the paper's numbers.
+
+  python -m jumpy_acme.launchers.table3 \
+      --evaluations=results/table3_apl1,results/table3_apl10 \
+      --ceilings=docs/tables/ceilings.json --output=docs/tables/table3
+
+Reads each run's episodes.jsonl (finished episodes only, so it works while
+runs are still going), prints the table and the issue's goals, and writes
+<output>.md and <output>.json.
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+
+from jumpy_acme.agents.experiments import table3
+
+_EVALUATIONS = flags.DEFINE_list(
+    'evaluations', None, 'Output directories of evaluate --preset=table3 '
+    'runs (e.g. one per --actions_per_latent).')
+_CEILINGS = flags.DEFINE_string(
+    'ceilings', 'docs/tables/ceilings.json',
+    'The JSON bench/ceilings.py prints (its last line, saved).')
+_OUTPUT = flags.DEFINE_string('output', None,
+                              'Writes <output>.md and <output>.json.')
+_TASKS = flags.DEFINE_list('tasks', None, 'Rows (default: every task run).')
+
+
+def main(argv):
+  del argv
+  if not _EVALUATIONS.value:
+    raise app.UsageError('--evaluations: expected at least one directory.')
+  try:
+    returns = table3.read_returns(_EVALUATIONS.value)
+    ceilings = table3.load_ceilings(_CEILINGS.value)
+  except (FileNotFoundError, json.JSONDecodeError) as e:
+    raise app.UsageError(str(e)) from e
+  if not returns:
+    raise app.UsageError('--evaluations: no finished episodes yet.')
+  result = table3.build(returns, ceilings, _TASKS.value)
+  text = result['markdown'] + '\n\nGoals:\n' + table3.goals_text(result)
+  print(text)
+  if _OUTPUT.value:
+    os.makedirs(os.path.dirname(os.path.abspath(_OUTPUT.value)),
+                exist_ok=True)
+    with open(_OUTPUT.value + '.md', 'w') as f:
+      f.write(text + '\n')
+    with open(_OUTPUT.value + '.json', 'w') as f:
+      json.dump({k: v for k, v in result.items() if k != 'markdown'}, f,
+                indent=1)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,52 @@
+"""Table 3 from per-episode records: cells, standard errors and goals."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from jumpy_acme.agents.experiments import evaluation
+from jumpy_acme.agents.experiments import table3
+
+
+def _write(directory, label, agent, apl, task, returns):
+  setting = evaluation.Setting(label, agent, '/ckpt', apl, ())
+  directory.mkdir(exist_ok=True)
+  with open(directory / evaluation.EPISODES_FILE, 'a') as f:
+    for e, r in enumerate(returns):
+      key = evaluation.episode_key(setting, 7, task, e, 400, 0)
+      f.write(json.dumps({'key': key, 'return': r, 'tied_share': 0.0}) + '\n')
+
+
+def test_cells_goals_and_partial_runs(tmp_path):
+  one, ten = tmp_path / 'apl1', tmp_path / 'apl10'
+  _write(one, table3.RANDOM_HL, 'random_hl', 1, 'reach_red', [0., 10., 20.])
+  _write(one, table3.JUMPY, 'planning', 1, 'reach_red', [200., 220., 240.])
+  _write(one, table3.K1, 'planning', 1, 'reach_red', [100., 100.])
+  _write(ten, table3.JUMPY, 'planning', 10, 'lift_red', [50., 70.])
+  with open(one / evaluation.EPISODES_FILE, 'a') as f:
+    f.write('{"key": torn')  # A crash mid-write is ignored.
+  returns = table3.read_returns([str(one), str(ten)])
+  assert returns[table3.JUMPY, 1, 'reach_red'] == [200., 220., 240.]
+  result = table3.build(returns, {'reach_red': {'mean': 300.0, 'se': 5.0},
+                                  'lift_red': {'mean': 250.0, 'se': 9.0}})
+  cell = result['cells'][f'{table3.JUMPY}|1|reach_red']
+  assert cell['n'] == 3
+  np.testing.assert_allclose(cell['mean'], 220.0)
+  np.testing.assert_allclose(cell['se'], 20.0 / math.sqrt(3))  # std 20.
+  goals = result['goals'][1]
+  # (220 - 10) / sqrt(2 * (10 / sqrt 3)^2 ... ): far beyond 2 SE.
+  assert goals['jumpy_beats_random_hl_by_2se']['reach_red']['met']
+  np.testing.assert_allclose(goals['jumpy_fraction_of_ceiling']['reach_red'],
+                             220.0 / 300.0)
+  # Met on reach_red, but lift_red and red_hover_blue are not in yet.
+  assert not goals['ceiling_goal_met']
+  assert '220.0 +- 11.5 (0.73)' in result['markdown']
+  assert '373.8' in result['markdown']  # The paper's jumpy reach_red.
+  assert 'episodes per cell: 2 to 3' in result['markdown']
+
+
+def test_missing_directory_is_named(tmp_path):
+  with pytest.raises(FileNotFoundError, match='no episodes.jsonl in'):
+    table3.read_returns([str(tmp_path / 'nowhere')])
