@@ -46,3 +46,35 @@ def test_decode_action_clips_to_the_spec_and_model_from_learner(tmp_path):
   loaded = skill_vae.load(str(tmp_path / 'model'))
   np.testing.assert_array_equal(loaded.decode_action(state, jnp.ones(4)),
                                 model.decode_action(state, jnp.ones(4)))
+
+
+def test_an_exported_model_loads_back_equal_and_is_checked(tmp_path):
+  learner = phase1.tiny_checkpoint(tmp_path / 'model')
+  model = skill_vae.load(str(tmp_path / 'model'))
+  out = skill_vae.export(model, str(tmp_path / 'shipped'),
+                         {'command': 'test'})
+  assert sorted(p.name for p in (tmp_path / 'shipped').iterdir()) == [
+      'manifest.json', 'model.npz']
+  shipped = skill_vae.load(out)
+  assert shipped.step == learner.state.step == 1
+  assert shipped.config == model.config
+  rng = np.random.default_rng(2)
+  state = jnp.asarray(rng.normal(size=86), jnp.float32)
+  z = jnp.asarray(rng.normal(size=4), jnp.float32)
+  np.testing.assert_array_equal(shipped.decode_action(state, z),
+                                model.decode_action(state, z))
+  np.testing.assert_array_equal(shipped.predict_next_state(state, z),
+                                model.predict_next_state(state, z))
+  assert model_lib.saved_step(out) == 1
+  # No optimiser state: smaller than the checkpoint's parameters + Adam.
+  with np.load(tmp_path / 'shipped' / 'model.npz') as saved:
+    assert not any('opt' in name for name in saved.files)
+  # Parameters that do not fit the manifest's config are refused by name.
+  with np.load(tmp_path / 'shipped' / 'model.npz') as saved:
+    arrays = dict(saved)
+  name = next(n for n in arrays if n.endswith('jumpy_decoder/Dense_0/bias'))
+  arrays[name] = arrays[name][:3]
+  np.savez(tmp_path / 'shipped' / 'model.npz', **arrays)
+  with pytest.raises(ValueError, match='jumpy_decoder/Dense_0/bias: '
+                     'expected shape'):
+    skill_vae.load(out)

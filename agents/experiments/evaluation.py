@@ -162,9 +162,8 @@ def checkpoint_step(directory: Optional[str],
     return None
   if not os.path.isdir(directory):
     raise ValueError(f'{field}: {directory!r} is not a directory.')
-  from jumpy_acme import checkpointing  # pylint: disable=g-import-not-at-top
-  step = checkpointing.CheckpointManager(directory,
-                                         read_only=True).latest_step()
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  step = model_lib.saved_step(directory)
   if step is None:
     raise ValueError(f'{field}: no checkpoint in {directory!r}.')
   return step

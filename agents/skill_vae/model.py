@@ -12,11 +12,13 @@ finetuning, the learner's variables by module. States and actions are raw
 """
 
 import dataclasses
+import json
 import os
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jumpy_acme import checkpointing
 from jumpy_acme.agents.skill_vae import config as config_lib
@@ -144,8 +146,76 @@ def model_from_learner(learner) -> SkillModel:
                     int(learner.state.step))
 
 
+EXPORT_PARAMS = 'model.npz'
+EXPORT_MANIFEST = 'manifest.json'
+
+
+def export(model: SkillModel, directory: str,
+           manifest: Optional[Dict[str, Any]] = None) -> str:
+  """Writes a model to ship: parameters and normalisation (no optimiser
+  state) as one .npz, and a manifest.json with the config, the learner step
+  and anything in `manifest` (command, commit, data, metrics). `load`
+  reads it back. Returns the directory."""
+  os.makedirs(directory, exist_ok=True)
+  arrays = {'params/' + '/'.join(str(getattr(k, 'key', k)) for k in path):
+            np.asarray(leaf) for path, leaf in
+            jax.tree_util.tree_flatten_with_path(model.params)[0]}
+  for name, value in model.normalization._asdict().items():
+    arrays['normalization/' + name] = np.asarray(value)
+  np.savez_compressed(os.path.join(directory, EXPORT_PARAMS), **arrays)
+  with open(os.path.join(directory, EXPORT_MANIFEST), 'w') as f:
+    json.dump({**(manifest or {}), 'format': 'jumpy_acme skill model 1',
+               'step': model.step,
+               'config': dataclasses.asdict(model.config)}, f, indent=1)
+  return directory
+
+
+def is_export(directory: str) -> bool:
+  return os.path.exists(os.path.join(directory, EXPORT_PARAMS))
+
+
+def _config_from_json(saved) -> config_lib.SkillVAEConfig:
+  return config_lib.SkillVAEConfig(**{
+      k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+
+
+def _load_export(directory: str) -> SkillModel:
+  with open(os.path.join(directory, EXPORT_MANIFEST)) as f:
+    manifest = json.load(f)
+  config = _config_from_json(manifest['config'])
+  networks = networks_lib.make_networks(config)
+  template = networks.init(jax.random.PRNGKey(0))
+  with np.load(os.path.join(directory, EXPORT_PARAMS)) as saved:
+    paths, treedef = jax.tree_util.tree_flatten_with_path(template)
+    leaves = []
+    for path, leaf in paths:
+      name = 'params/' + '/'.join(str(getattr(k, 'key', k)) for k in path)
+      if name not in saved or saved[name].shape != leaf.shape:
+        raise ValueError(
+            f'checkpoint: {directory!r} does not fit its own config at '
+            f'{name}: expected shape {leaf.shape}, got '
+            f'{saved[name].shape if name in saved else "nothing"}.')
+      leaves.append(jnp.asarray(saved[name]))
+    normalization = losses.Normalization(**{
+        name: jnp.asarray(saved['normalization/' + name])
+        for name in losses.Normalization._fields})
+  return SkillModel(config, networks,
+                    jax.tree_util.tree_unflatten(treedef, leaves),
+                    normalization, manifest.get('step'))
+
+
+def saved_step(directory: str) -> Optional[int]:
+  """The learner step of a checkpoint directory or an exported model."""
+  if is_export(directory):
+    with open(os.path.join(directory, EXPORT_MANIFEST)) as f:
+      return json.load(f).get('step')
+  return checkpointing.CheckpointManager(directory,
+                                         read_only=True).latest_step()
+
+
 def load(checkpoint_dir: str, step: Optional[int] = None) -> SkillModel:
-  """A saved phase-1 model (the latest checkpoint unless `step` is given).
+  """A saved phase-1 model (the latest checkpoint unless `step` is given),
+  from a learner's checkpoint directory or an `export`ed model.
 
   Raises:
     FileNotFoundError: naming the directory, when it holds no checkpoint.
@@ -154,13 +224,14 @@ def load(checkpoint_dir: str, step: Optional[int] = None) -> SkillModel:
   if not os.path.isdir(checkpoint_dir):
     raise FileNotFoundError(
         f'checkpoint: no checkpoint in {checkpoint_dir!r} (not a directory).')
+  if is_export(checkpoint_dir):
+    return _load_export(checkpoint_dir)
   manager = checkpointing.CheckpointManager(checkpoint_dir, read_only=True)
   step = manager.latest_step() if step is None else step
   if step is None:
     raise FileNotFoundError(f'checkpoint: no checkpoint in {checkpoint_dir!r}.')
   saved = manager.saved_config(step)
-  config = config_lib.SkillVAEConfig(**{
-      k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()})
+  config = _config_from_json(saved)
   networks = networks_lib.make_networks(config)
   params = networks.init(jax.random.PRNGKey(0))
   template = learning.TrainingState(
