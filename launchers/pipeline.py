@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from absl import app
 from absl import flags
@@ -39,6 +39,9 @@ class Scale:
   tasks: str                 # Evaluation tasks.
   episodes: int              # Evaluation episodes per task and agent.
   num_samples: int = 1000    # Planner: N.
+  # Extra train_phase1 flags for both models (the phase-1 setting chosen by
+  # bench/z_ablation.py; docs/phase1.md).
+  phase1_flags: Tuple[str, ...] = ()
 
 
 SCALES = {
@@ -88,6 +91,10 @@ _TASKS = flags.DEFINE_list('tasks', None,
 _EPISODES = flags.DEFINE_integer(
     'episodes', None, 'Overrides the scale: evaluation episodes per task.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of every stage.')
+_EXPORT_DIR = flags.DEFINE_string(
+    'export_dir', None, 'If set, the trained K = 10 and K = 1 models are '
+    'also written there as shipped models (<export_dir>/k10, k1: '
+    'parameters, normalisation and a manifest, no optimiser state).')
 
 
 def _override(scale: Scale) -> Scale:
@@ -146,12 +153,22 @@ def main(argv):
   _stage('phase1_k1', ['train_phase1', f'--dataset={data}', '--K=1',
                        f'--num_steps={scale.k1_steps}',
                        f'--checkpoint_dir={k1}',
-                       f'--logs={os.path.join(k1, "logs")}', seed], out)
+                       f'--logs={os.path.join(k1, "logs")}', seed]
+         + list(scale.phase1_flags), out)
   _stage('phase1_k10', ['train_phase1', f'--dataset={data}', '--K=10',
                         f'--num_steps={scale.k10_steps}',
                         f'--checkpoint_dir={k10}',
                         f'--logs={os.path.join(k10, "logs")}',
-                        f'--baseline_checkpoint_dir={k1}', seed], out)
+                        f'--baseline_checkpoint_dir={k1}', seed]
+         + list(scale.phase1_flags), out)
+  if _EXPORT_DIR.value:
+    command = ' '.join(['python -m jumpy_acme.launchers.pipeline'] +
+                       sys.argv[1:])
+    for name, checkpoint in (('k10', k10), ('k1', k1)):
+      _stage(f'export_{name}', [
+          'export_model', f'--checkpoint={checkpoint}', f'--dataset={data}',
+          f'--output={os.path.join(_EXPORT_DIR.value, name)}',
+          f'--command={command}'], out)
   _stage('evaluate', ['evaluate', '--preset=table3', f'--checkpoint={k10}',
                       f'--baseline_checkpoint={k1}',
                       f'--tasks={scale.tasks}',

@@ -57,6 +57,9 @@ _HIDE = flags.DEFINE_list(
 _INPUT_NOISE = flags.DEFINE_float(
     'action_input_noise', 0.0, 'Training noise (std, standardised units) '
     'on the state the action decoder sees.')
+_NUM_DEVICES = flags.DEFINE_integer(
+    'num_devices', 1, 'Local devices (GPUs, TPU cores) each batch is split '
+    'over; parameters replicated, gradients averaged.')
 _CHECKPOINT_DIR = flags.DEFINE_string('checkpoint_dir', None,
                                       'Checkpoints (resumed if present).')
 _CHECKPOINT_EVERY = flags.DEFINE_integer('checkpoint_every', 250,
@@ -126,7 +129,8 @@ def _train_from_dataset(config, log_dir):
   learner = phase1.make_learner_from_dataset(
       config, train, _dataset_action_spec(dataset), logger=logger,
       checkpoint_dir=_CHECKPOINT_DIR.value, counter=counting.Counter(),
-      state_groups=phase1.rgb_stacking_state_groups())
+      state_groups=phase1.rgb_stacking_state_groups(),
+      num_devices=_NUM_DEVICES.value)
   start = time.time()
   done = int(learner.state.step) // config.sgd_steps_per_step
   metrics = None

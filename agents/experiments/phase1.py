@@ -82,7 +82,8 @@ def make_learner_from_dataset(
     logger: Optional[loggers.Logger] = None,
     checkpoint_dir: Optional[str] = None,
     counter: Optional[counting.Counter] = None,
-    state_groups: Optional[Mapping[str, Sequence[int]]] = None
+    state_groups: Optional[Mapping[str, Sequence[int]]] = None,
+    num_devices: int = 1
 ) -> learning.SkillVAELearner:
   """A learner over `dataset` (already split; its statistics are used).
 
@@ -92,19 +93,21 @@ def make_learner_from_dataset(
     action_spec: the environment's bounded action spec (the action scale).
     logger, checkpoint_dir, counter: the learner's.
     state_groups: name -> state indices for per-group metrics.
+    num_devices: local devices each batch is split over.
   """
   learning.check_batch(config, dataset.observations[:1], dataset.actions[:1])
   per_step = config.batch_size * config.sgd_steps_per_step
   source = dataset.iterator(per_step, seed=config.seed)
-  iterator = datasets.PrefetchIterator(source, buffer_size=4,
-                                       transform=jax.device_put)
+  iterator = datasets.PrefetchIterator(
+      source, buffer_size=4,
+      transform=jax.device_put if num_devices == 1 else None)
   normalization = losses.Normalization.from_statistics(
       dataset.statistics, action_scale(action_spec))
   return learning.SkillVAELearner(
       networks_lib.make_networks(config), iterator, normalization,
       logger=logger, counter=counter, checkpoint_dir=checkpoint_dir,
       wait_seconds_fn=lambda: iterator.wait_seconds,
-      state_groups=state_groups)
+      state_groups=state_groups, num_devices=num_devices)
 
 
 def onthefly_learner_worker(context, *, config: Dict[str, Any], table: str,

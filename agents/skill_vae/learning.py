@@ -27,6 +27,7 @@ from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.agents.skill_vae import networks as networks_lib
 from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
+from jumpy_acme.utils import sharding
 
 # Configuration fields a checkpoint must agree on to be restored.
 _STRUCTURAL_FIELDS = ('K', 'state_size', 'action_size', 'embed_sizes',
@@ -70,11 +71,13 @@ def check_batch(config: config_lib.SkillVAEConfig, observations, actions,
 
 def make_update(networks: networks_lib.SkillVAENetworks,
                 optimizer: optax.GradientTransformation,
-                state_groups: Optional[Mapping[str, Sequence[int]]] = None):
+                state_groups: Optional[Mapping[str, Sequence[int]]] = None,
+               num_devices: int = 1):
   """update(state, normalization, observations, actions) -> (state, metrics)
 
-  observations [S * B, K+1, D], actions [S * B, K, A]: S = the config's
-  sgd_steps_per_step SGD steps run as a lax.scan. Pure; jit it.
+  observations [S * B, K+1, D], actions [S * B, K, A] (or already split,
+  [S, B, K+1, D] and [S, B, K, A]): S = the config's sgd_steps_per_step
+  SGD steps run as a lax.scan. Pure; jit it.
   `state_groups` (name -> state indices, e.g. the environment's arm, gripper
   and objects) adds the jumpy prediction's RMSE per group to the metrics.
   """
@@ -112,10 +115,12 @@ def make_update(networks: networks_lib.SkillVAENetworks,
 
   def update(state, normalization, observations, actions):
     steps = config.sgd_steps_per_step
-    reshape = lambda x: x.reshape((steps, -1) + x.shape[1:])
+    if observations.ndim == 3:  # [S * B, ...] -> [S, B, ...].
+      reshape = lambda x: x.reshape((steps, -1) + x.shape[1:])
+      observations, actions = reshape(observations), reshape(actions)
     state, metrics = jax.lax.scan(
         functools.partial(sgd_step, normalization), state,
-        (reshape(observations), reshape(actions)))
+        (observations, actions))
     return state, jax.tree_util.tree_map(jnp.mean, metrics)
 
   return update
@@ -139,7 +144,8 @@ class SkillVAELearner(core.Learner):
                counter: Optional[counting.Counter] = None,
                checkpoint_dir: Optional[str] = None,
                wait_seconds_fn=None,
-               state_groups: Optional[Mapping[str, Sequence[int]]] = None):
+               state_groups: Optional[Mapping[str, Sequence[int]]] = None,
+               num_devices: int = 1):
     """Initializes the learner (and resumes from `checkpoint_dir`).
 
     Args:
@@ -155,6 +161,8 @@ class SkillVAELearner(core.Learner):
         time spent in next(iterator).
       state_groups: name -> state indices, for per-group error metrics
         (make_update); the program passes its environment's.
+      num_devices: local devices each batch is split over (data parallel:
+        parameters replicated, gradients averaged; utils/sharding.py).
     """
     self._networks = networks
     self._config = config = networks.config
@@ -181,6 +189,15 @@ class SkillVAELearner(core.Learner):
       if restored is not None:
         self._state = restored['state']
         self._normalization = restored['normalization']
+    self._mesh = None
+    if num_devices != 1:
+      self._mesh = sharding.data_mesh(num_devices)
+      if config.batch_size % num_devices:
+        raise ValueError(f'num_devices: batch_size {config.batch_size} does '
+                         f'not split over {num_devices} devices.')
+      self._state = sharding.replicate(self._mesh, self._state)
+      self._normalization = sharding.replicate(self._mesh,
+                                               self._normalization)
 
   @property
   def state(self) -> TrainingState:
@@ -200,8 +217,14 @@ class SkillVAELearner(core.Learner):
     batch = getattr(batch, 'data', batch)  # A reverb.ReplaySample's data.
     num = config.sgd_steps_per_step * config.batch_size
     check_batch(config, batch.observations, batch.actions, num)
+    observations, actions = batch.observations, batch.actions
+    if self._mesh is not None:  # [S, B, ...] split over B.
+      split = lambda x: np.asarray(x).reshape(
+          (config.sgd_steps_per_step, config.batch_size) + x.shape[1:])
+      observations, actions = sharding.shard(
+          self._mesh, (split(observations), split(actions)), axis=1)
     self._state, metrics = self._update(self._state, self._normalization,
-                                        batch.observations, batch.actions)
+                                        observations, actions)
     metrics = self._recorder.record(metrics)
     if (self._manager is not None and
         self._recorder.steps % config.checkpoint_every == 0):

@@ -1,0 +1,74 @@
+"""Data parallelism: a 2-device update equals the 1-device update.
+
+Runs in a subprocess: XLA makes its CPU devices when jax first starts, so
+--xla_force_host_platform_device_count must be set before that.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+_SCRIPT = r'''
+import jax, numpy as np
+assert len(jax.local_devices()) == 2, jax.local_devices()
+from jumpy_acme.adders import reverb as reverb_adders
+from jumpy_acme.agents import skill_vae
+from jumpy_acme.agents.skill_vae import losses
+from jumpy_acme.utils import sharding
+
+config = skill_vae.SkillVAEConfig(
+    K=3, state_size=6, action_size=2, embed_sizes=(16, 8), conv_channels=2,
+    encoder_sizes=(16,), latent_size=4, decoder_sizes=(16,), batch_size=8,
+    sgd_steps_per_step=2)
+rng = np.random.default_rng(0)
+obs = rng.normal(size=(16, 4, 6)).astype(np.float32)
+act = rng.uniform(-1, 1, size=(16, 3, 2)).astype(np.float32)
+norm = losses.Normalization(np.zeros(6, np.float32), np.ones(6, np.float32),
+                            -np.ones(6, np.float32), np.ones(6, np.float32),
+                            np.ones(2, np.float32))
+
+def run(n):
+  batches = iter([reverb_adders.Snippet(obs, act, ())] * 3)
+  learner = skill_vae.SkillVAELearner(
+      skill_vae.make_networks(config), batches, norm, num_devices=n)
+  for _ in range(3):
+    metrics = learner.step()
+  return learner.state.params, metrics
+
+one, m1 = run(1)
+two, m2 = run(2)
+leaves = [leaf for leaf in jax.tree_util.tree_leaves(two)]
+assert all(len(leaf.sharding.device_set) == 2 for leaf in leaves)
+for a, b in zip(jax.tree_util.tree_leaves(one), leaves):
+  a, b = np.asarray(a), np.asarray(b)
+  scale = max(float(np.abs(a).max()), 1e-3)
+  assert np.abs(a - b).max() <= 1e-4 * scale, (np.abs(a - b).max(), scale)
+np.testing.assert_allclose(float(m1['loss']), float(m2['loss']), rtol=1e-4)
+try:
+  sharding.data_mesh(3)
+except ValueError as e:
+  assert 'num_devices: expected an integer in [1, 2]' in str(e), e
+else:
+  raise AssertionError('3 devices accepted')
+try:
+  sharding.shard(sharding.data_mesh(2), np.zeros((3, 5)), axis=0)
+except ValueError as e:
+  assert 'does not split over 2 devices' in str(e), e
+print('OK')
+'''
+
+
+def test_two_device_phase1_update_equals_one_device():
+  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
+             JAX_PLATFORMS='cpu')
+  result = subprocess.run([sys.executable, '-c', _SCRIPT], env=env,
+                          capture_output=True, text=True, timeout=300,
+                          check=False)
+  assert result.returncode == 0 and 'OK' in result.stdout, (
+      result.stdout[-2000:] + result.stderr[-4000:])
+
+
+if __name__ == '__main__':
+  pytest.main([__file__])
