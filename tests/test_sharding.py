@@ -1,4 +1,4 @@
-"""Data parallelism: a 2-device update equals the 1-device update.
+"""Data parallelism: 2-device updates (phase 1, DMPO) equal 1-device ones.
 
 Runs in a subprocess: XLA makes its CPU devices when jax first starts, so
 --xla_force_host_platform_device_count must be set before that.
@@ -46,6 +46,37 @@ for a, b in zip(jax.tree_util.tree_leaves(one), leaves):
   scale = max(float(np.abs(a).max()), 1e-3)
   assert np.abs(a - b).max() <= 1e-4 * scale, (np.abs(a - b).max(), scale)
 np.testing.assert_allclose(float(m1['loss']), float(m2['loss']), rtol=1e-4)
+# DMPO on a 2-D observation, 2-D action.
+from dm_env import specs as dm_specs
+from jumpy_acme import specs, types
+from jumpy_acme.agents import dmpo
+spec = specs.EnvironmentSpec(
+    observations=dm_specs.Array((2,), np.float32),
+    actions=dm_specs.BoundedArray((2,), np.float32, -2.0, 2.0),
+    rewards=dm_specs.Array((), np.float32),
+    discounts=dm_specs.BoundedArray((), np.float32, 0.0, 1.0))
+dconfig = dmpo.DMPOConfig(
+    policy_hidden_sizes=(16,), critic_hidden_sizes=(16,), num_atoms=11,
+    vmax=5.0, batch_size=8, num_samples=4, min_replay_size=8,
+    max_replay_size=1000, sgd_steps_per_step=2)
+f32 = lambda x: np.asarray(x, np.float32)
+transitions = types.Transition(
+    f32(rng.uniform(-1, 1, (16, 2))), f32(rng.uniform(-2, 2, (16, 2))),
+    f32(rng.normal(size=16)), f32(np.full(16, 0.9)),
+    f32(rng.uniform(-1, 1, (16, 2))))
+
+def run_dmpo(n):
+  learner = dmpo.DMPOLearner(dmpo.make_networks(spec, dconfig),
+                             iter([transitions] * 3), num_devices=n)
+  for _ in range(3):
+    learner.step()
+  return learner.state.policy_params, learner.state.critic_params
+
+for a, b in zip(jax.tree_util.tree_leaves(run_dmpo(1)),
+                jax.tree_util.tree_leaves(run_dmpo(2))):
+  a, b = np.asarray(a), np.asarray(b)
+  scale = max(float(np.abs(a).max()), 1e-3)
+  assert np.abs(a - b).max() <= 1e-4 * scale, (np.abs(a - b).max(), scale)
 try:
   sharding.data_mesh(3)
 except ValueError as e:
@@ -60,7 +91,7 @@ print('OK')
 '''
 
 
-def test_two_device_phase1_update_equals_one_device():
+def test_two_device_updates_equal_one_device_updates():
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2',
              JAX_PLATFORMS='cpu')
   result = subprocess.run([sys.executable, '-c', _SCRIPT], env=env,

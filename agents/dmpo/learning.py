@@ -38,6 +38,7 @@ from jumpy_acme.agents.dmpo import losses
 from jumpy_acme.agents.dmpo import networks as networks_lib
 from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
+from jumpy_acme.utils import sharding
 
 # Configuration fields a checkpoint must agree on to be restored.
 _STRUCTURAL_FIELDS = ('policy_hidden_sizes', 'critic_hidden_sizes',
@@ -210,9 +211,10 @@ def make_update(networks: networks_lib.DMPONetworks,
         transitions.observation, transitions.action, transitions.reward,
         transitions.discount, transitions.next_observation, ())
     steps = config.sgd_steps_per_step
-    reshape = lambda x: jnp.reshape(x, (steps, -1) + x.shape[1:])
-    state, metrics = jax.lax.scan(
-        sgd_step, state, jax.tree_util.tree_map(reshape, transitions))
+    if transitions.reward.ndim == 1:  # [S * B, ...] -> [S, B, ...].
+      reshape = lambda x: jnp.reshape(x, (steps, -1) + x.shape[1:])
+      transitions = jax.tree_util.tree_map(reshape, transitions)
+    state, metrics = jax.lax.scan(sgd_step, state, transitions)
     return state, jax.tree_util.tree_map(jnp.mean, metrics)
 
   return update
@@ -234,7 +236,8 @@ class DMPOLearner(core.Learner):
                logger: Optional[loggers.Logger] = None,
                counter: Optional[counting.Counter] = None,
                checkpoint_dir: Optional[str] = None,
-               publisher: Optional[variables.VariablePublisher] = None):
+               publisher: Optional[variables.VariablePublisher] = None,
+               num_devices: int = 1):
     """Initializes the learner (and resumes from `checkpoint_dir`).
 
     Args:
@@ -248,6 +251,8 @@ class DMPOLearner(core.Learner):
       checkpoint_dir: orbax checkpoints go (and are resumed from) here.
       publisher: if given, {'policy': params} is published to its variable
         table at start and every `variable_publish_period` steps.
+      num_devices: local devices each batch is split over (data parallel:
+        parameters replicated, gradients averaged; utils/sharding.py).
     """
     self._networks = networks
     self._config = config = networks.config
@@ -265,6 +270,13 @@ class DMPOLearner(core.Learner):
       restored = self._manager.restore_latest(state=self._state)
       if restored is not None:
         self._state = restored['state']
+    self._mesh = None
+    if num_devices != 1:
+      self._mesh = sharding.data_mesh(num_devices)
+      if config.batch_size % num_devices:
+        raise ValueError(f'num_devices: batch_size {config.batch_size} does '
+                         f'not split over {num_devices} devices.')
+      self._state = sharding.replicate(self._mesh, self._state)
     self._publish()
 
   @property
@@ -277,6 +289,14 @@ class DMPOLearner(core.Learner):
     transitions = _as_transitions(self._recorder.next_batch(self._iterator))
     check_batch(self._networks, transitions,
                 config.sgd_steps_per_step * config.batch_size)
+    if self._mesh is not None:  # [S, B, ...] split over B.
+      transitions = types.Transition(
+          transitions.observation, transitions.action, transitions.reward,
+          transitions.discount, transitions.next_observation, ())
+      split = lambda x: np.asarray(x).reshape(
+          (config.sgd_steps_per_step, config.batch_size) + x.shape[1:])
+      transitions = sharding.shard(
+          self._mesh, jax.tree_util.tree_map(split, transitions), axis=1)
     self._state, metrics = self._update(self._state, transitions)
     metrics = self._recorder.record(metrics)
     steps = self._recorder.steps
