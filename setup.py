@@ -77,7 +77,10 @@ _INSTALL_REQUIRES = [
 _EXTRAS_REQUIRE = {
     # JAX with CUDA 12 wheels, at the pinned JAX version.
     'cuda12': ['jax[cuda12]==0.4.34'],
-    'dev': ['pytest>=8', 'ruff>=0.6'],
+    # The Ray launcher backend (--launcher=ray; docs/distributed.md).
+    'ray': ['ray==2.60.0'],
+    # Tests cover the Ray backend on a loopback-only local instance.
+    'dev': ['pytest>=8', 'ruff>=0.6', 'ray==2.60.0'],
 }
 
 setuptools.setup(

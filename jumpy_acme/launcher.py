@@ -23,7 +23,7 @@ import dataclasses
 import multiprocessing
 import time
 import traceback
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from absl import logging
 import reverb
@@ -97,7 +97,8 @@ class WorkerFailed(RuntimeError):
 class LocalLauncher:
   """Runs a Reverb server and worker processes on this machine."""
 
-  def __init__(self, tables: Sequence[reverb.Table] = (),
+  def __init__(self, tables: Union[Sequence[reverb.Table],
+                                  Callable[[], Sequence[reverb.Table]]] = (),
                reverb_address: Optional[str] = None,
                counter_keys: Sequence[str] = ('actor_steps',
                                               'actor_episodes'),
@@ -107,7 +108,8 @@ class LocalLauncher:
     """Initializes the program (nothing starts before `run`).
 
     Args:
-      tables: tables of a Reverb server started by `run`. Empty: join the
+      tables: tables of a Reverb server started by `run`, or a callable
+        returning them (what the Ray launcher needs). Empty: join the
         server at `reverb_address` instead.
       reverb_address: 'host:port' of a running server to join.
       counter_keys: names of the shared counts.
@@ -117,6 +119,8 @@ class LocalLauncher:
       shutdown_timeout_s: how long workers get to finish after a stop
         (an actor finishes its episode) before they are terminated.
     """
+    if callable(tables):
+      tables = tables()
     if bool(tables) == bool(reverb_address):
       raise ValueError('Give either tables (start a Reverb server) or '
                        'reverb_address (join one), not both or neither; got '
@@ -140,7 +144,9 @@ class LocalLauncher:
     return self._address
 
   def add_workers(self, name: str, fn: Callable[..., None], num: int = 1,
-                  restart: bool = True, seed: int = 0, **kwargs):
+                  restart: bool = True, seed: int = 0,
+                  resources: Optional[Mapping[str, float]] = None,
+                  **kwargs):
     """Adds `num` processes running `fn(context, **kwargs)`.
 
     Args:
@@ -150,8 +156,11 @@ class LocalLauncher:
       restart: restart a process that dies with an error (actors: yes;
         a learner without checkpoints: no).
       seed: base seed; worker i of this group gets seed + 1000 * g + i.
+      resources: what each worker needs on a cluster (the Ray launcher's;
+        one machine ignores it).
       **kwargs: passed to `fn` (must be picklable).
     """
+    del resources  # Every local process shares this machine.
     if num < 0:
       raise ValueError(f'num: expected >= 0, got {num}.')
     self._groups.append(_Group(name, fn, num, restart, seed, kwargs))
@@ -270,3 +279,25 @@ class LocalLauncher:
       on_poll(self.counter.get_counts())  # The last items.
     if self.server is not None:
       self.server.stop()
+
+
+LAUNCHERS = ('local', 'ray')
+
+
+def make_launcher(kind: str = 'local', ray_address: Optional[str] = None,
+                  ray_init_kwargs: Optional[Mapping[str, Any]] = None,
+                  **kwargs):
+  """A LocalLauncher ('local') or a ray_launcher.RayLauncher ('ray') with
+  the same arguments (`tables` as a picklable callable for Ray)."""
+  if kind == 'local':
+    if ray_address:
+      raise ValueError(f'ray_address: only used with launcher "ray", got '
+                       f'{ray_address!r} with launcher "local".')
+    return LocalLauncher(**kwargs)
+  if kind == 'ray':
+    from jumpy_acme import ray_launcher  # pylint: disable=g-import-not-at-top
+    if 'tables' in kwargs and not kwargs['tables']:
+      del kwargs['tables']
+    return ray_launcher.RayLauncher(ray_address=ray_address,
+                                    init_kwargs=ray_init_kwargs, **kwargs)
+  raise ValueError(f'launcher: expected one of {LAUNCHERS}, got {kind!r}.')

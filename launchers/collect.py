@@ -21,6 +21,7 @@ state, plus the same velocity noise, recorded under the same behaviour id.
       --dmpo_policies=lift_red:policies/lift_red --output=data/phase1_dmpo
 """
 
+import functools
 import json
 import os
 import sys
@@ -31,11 +32,11 @@ from absl import app
 from absl import flags
 import numpy as np
 
-from jumpy_acme import launcher as launcher_lib
 from jumpy_acme import replay
 from jumpy_acme.agents import scripted
 from jumpy_acme.agents.experiments import collection
 from jumpy_acme.environments.rgb_stacking import scene as scene_lib
+from jumpy_acme.launchers import launcher_flags
 from jumpy_acme.utils import versions
 
 _NUM_ACTORS = flags.DEFINE_integer('num_actors', 2, 'Actor processes.')
@@ -228,17 +229,19 @@ def main(argv):
     dataset_files.discard_partial(_OUTPUT.value)
     spec, extras_spec = collection.environment_spec_and_extras(
         episode_length=plan.episode_length)
-    launcher = launcher_lib.LocalLauncher(
-        tables=[replay.queue_table(_TABLE.value, spec, _K.value,
-                                   extras_spec)],
-        counter_keys=collection.COUNTER_KEYS)
+    make = dict(tables=functools.partial(
+        collection.queue_tables, _TABLE.value, spec, _K.value, extras_spec))
   else:
-    launcher = launcher_lib.LocalLauncher(
-        reverb_address=_REVERB_ADDRESS.value,
-        counter_keys=collection.COUNTER_KEYS,
-        connect_timeout_s=_CONNECT_TIMEOUT.value)
+    make = dict(reverb_address=_REVERB_ADDRESS.value,
+                connect_timeout_s=_CONNECT_TIMEOUT.value)
+  try:
+    launcher = launcher_flags.make(counter_keys=collection.COUNTER_KEYS,
+                                   **make)
+  except (ValueError, ImportError) as e:
+    raise app.UsageError(f'--{e}') from e
   launcher.add_workers(
       'actor', collection.collection_worker, num=_NUM_ACTORS.value,
+      resources=launcher_flags.actor(),
       seed=_SEED.value, table=_TABLE.value, K=_K.value,
       max_episodes=plan.episodes, stride=_STRIDE.value,
       config=vars(config), behaviours=tuple(_BEHAVIOURS.value),

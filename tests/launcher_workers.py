@@ -81,3 +81,9 @@ def fetching_actor(context, want_version: int):
       context.counter.increment(actor_steps=1)
       return
     time.sleep(0.05)
+
+
+def make_queue_tables(name: str = 't', size: int = 100):
+  """A picklable table factory (the Ray launcher builds tables remotely)."""
+  import reverb  # pylint: disable=g-import-not-at-top
+  return [reverb.Table.queue(name, size)]

@@ -61,6 +61,12 @@ def environment_spec_and_extras(task: str = 'reach_red', **env_options):
   return specs.make_environment_spec(env), acting.extras_spec()
 
 
+def queue_tables(table: str, spec, K: int, extras_spec):  # noqa: N803
+  """[the queue table collection writes to]: a picklable table factory, so
+  that the Ray launcher can build it where the server runs."""
+  return [replay.queue_table(table, spec, K, extras_spec)]
+
+
 def collection_worker(context, *, table: str, K: int,  # noqa: N803
                       max_episodes: int, stride: int = 1,
                       config: Optional[Dict[str, Any]] = None,
