@@ -94,6 +94,12 @@ def onthefly_table(name: str, environment_spec: specs.EnvironmentSpec,
                             error_buffer)
 
 
+def onthefly_tables(*args, **kwargs) -> List[reverb.Table]:
+  """[onthefly_table(*args, **kwargs)]: a picklable table factory for
+  launchers that build the tables where the server runs (Ray)."""
+  return [onthefly_table(*args, **kwargs)]
+
+
 def queue_table(name: str, environment_spec: specs.EnvironmentSpec,
                 K: int, extras_spec: types.NestedSpec = (),  # noqa: N803
                 max_size: int = 100_000) -> reverb.Table:

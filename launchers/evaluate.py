@@ -37,6 +37,7 @@ from absl import logging
 
 from jumpy_acme.agents.experiments import evaluation
 from jumpy_acme.environments.rgb_stacking import rewards
+from jumpy_acme.launchers import launcher_flags
 from jumpy_acme.launchers import planner_flags
 
 _AGENT = flags.DEFINE_enum('agent', 'planning', list(evaluation.AGENTS),
@@ -83,9 +84,20 @@ def main(argv):
         evaluation.checkpoint_step(flag.value, field=flag.name)
       except ValueError as e:
         raise app.UsageError(f'--{e}') from e
-  table = evaluation.evaluate(
-      settings, _TASKS.value, _EPISODES.value, _MAX_STEPS.value, _SEED.value,
-      _NUM_WORKERS.value, _OUTPUT.value, config={'preset': _PRESET.value})
+  ray_address = None
+  if launcher_flags.LAUNCHER.value == 'ray':
+    ray_address = launcher_flags.RAY_ADDRESS.value or 'local'
+  elif launcher_flags.RAY_ADDRESS.value:
+    raise app.UsageError('--ray_address: only used with --launcher=ray.')
+  try:
+    table = evaluation.evaluate(
+        settings, _TASKS.value, _EPISODES.value, _MAX_STEPS.value,
+        _SEED.value, _NUM_WORKERS.value, _OUTPUT.value,
+        config={'preset': _PRESET.value}, ray_address=ray_address)
+  except ValueError as e:
+    if str(e).startswith('ray_address'):
+      raise app.UsageError(f'--{e}') from e
+    raise
   print(table)
 
 

@@ -18,6 +18,7 @@ table, JSON and a PNG in --logs.
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -28,6 +29,7 @@ from absl import logging
 import numpy as np
 
 from jumpy_acme import dataset_files
+from jumpy_acme.launchers import launcher_flags
 from jumpy_acme.agents import skill_vae
 from jumpy_acme.agents.experiments import phase1
 from jumpy_acme.agents.experiments import phase1_diagnostics as diagnostics
@@ -178,7 +180,6 @@ def _train_from_dataset(config, log_dir):
 
 
 def _train_on_the_fly(config, log_dir):
-  from jumpy_acme import launcher as launcher_lib  # pylint: disable=g-import-not-at-top
   from jumpy_acme import replay  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.experiments import collection  # pylint: disable=g-import-not-at-top
   spec, extras_spec = collection.environment_spec_and_extras()
@@ -186,16 +187,20 @@ def _train_on_the_fly(config, log_dir):
   if _MIN_BUFFER.value < 1:
     raise app.UsageError(f'--min_buffer: expected >= 1, got '
                          f'{_MIN_BUFFER.value}.')
-  launcher = launcher_lib.LocalLauncher(
-      tables=[replay.onthefly_table(
-          'snippets', spec, config.K, extras_spec,
-          max_size=_BUFFER_SIZE.value,
-          min_size=_MIN_BUFFER.value,
-          samples_per_insert=_SAMPLES_PER_INSERT.value,
-          error_buffer=10 * per_step)],
-      counter_keys=collection.COUNTER_KEYS + ('learner_steps',))
+  tables = functools.partial(
+      replay.onthefly_tables, 'snippets', spec, config.K, extras_spec,
+      max_size=_BUFFER_SIZE.value, min_size=_MIN_BUFFER.value,
+      samples_per_insert=_SAMPLES_PER_INSERT.value,
+      error_buffer=10 * per_step)
+  try:
+    launcher = launcher_flags.make(
+        tables=tables,
+        counter_keys=collection.COUNTER_KEYS + ('learner_steps',))
+  except (ValueError, ImportError) as e:
+    raise app.UsageError(f'--{e}') from e
   launcher.add_workers('actor', collection.collection_worker,
                        num=_NUM_ACTORS.value, seed=_SEED.value,
+                       resources=launcher_flags.actor(),
                        table='snippets', K=config.K, max_episodes=10**9,
                        episode_seed=_SEED.value)
   print('[phase1] On the fly: the learner samples a live Reverb table as '
@@ -203,6 +208,7 @@ def _train_on_the_fly(config, log_dir):
         'from a --dataset for that).', flush=True)
   launcher.add_workers('learner', phase1.onthefly_learner_worker,
                        restart=False, config=dataclasses.asdict(config),
+                       resources=launcher_flags.learner(),
                        table='snippets', num_steps=_NUM_STEPS.value,
                        log_dir=log_dir, checkpoint_dir=_CHECKPOINT_DIR.value,
                        stats_snippets=_MIN_BUFFER.value)

@@ -39,6 +39,7 @@ import numpy as np
 from jumpy_acme.agents.dmpo import config as dmpo_config
 from jumpy_acme.agents.harnessing import config as config_lib
 from jumpy_acme.environments.rgb_stacking import rewards
+from jumpy_acme.launchers import launcher_flags
 from jumpy_acme.launchers import planner_flags
 
 _METHOD = flags.DEFINE_enum('method', 'rl_hl', list(config_lib.METHODS),
@@ -227,7 +228,10 @@ def main(argv):
       continue
     if os.path.exists(os.path.join(seed_dir, 'evaluation.csv')):
       os.remove(os.path.join(seed_dir, 'evaluation.csv'))  # Re-evaluated.
-    counts = rl.run(config, seed_dir, _NUM_ACTORS.value)
+    counts = rl.run(config, seed_dir, _NUM_ACTORS.value,
+                    make_launcher=launcher_flags.make,
+                    actor_resources=launcher_flags.actor(),
+                    learner_resources=launcher_flags.learner())
     with open(os.path.join(seed_dir, 'done.json'), 'w') as f:
       json.dump(counts, f)
   rows = write_curve(method_dir)

@@ -14,6 +14,7 @@ episode index, max_steps and seed, so a rerun after a crash (or with more
 episodes) runs only what is missing. Host-side orchestration: NOT jittable.
 """
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -147,6 +148,25 @@ def run_episode(job):
                                 'tied_share': float(actor.tie_share)}
 
 
+def _ray_episodes(stack, jobs, ray_address: str, num_workers: int):
+  """Yields run_episode(job) for every job, run as Ray tasks, at most
+  num_workers in flight (NOT pure: a cluster)."""
+  import ray  # pylint: disable=g-import-not-at-top
+  if not ray.is_initialized():
+    from jumpy_acme import ray_launcher  # pylint: disable=g-import-not-at-top
+    address = None if ray_address == 'local' else ray_address
+    ray_launcher.check_address(address)
+    ray.init(address=address, include_dashboard=False)
+    stack.callback(ray.shutdown)
+  task = ray.remote(num_cpus=1, max_retries=3)(run_episode)
+  pending, queue = [], list(jobs)
+  while pending or queue:
+    while queue and len(pending) < num_workers:
+      pending.append(task.remote(queue.pop(0)))
+    done, pending = ray.wait(pending, num_returns=1)
+    yield ray.get(done[0])
+
+
 def checkpoint_step(directory: Optional[str],
                     field: str = 'checkpoint') -> Optional[int]:
   """The latest step of a phase-1 checkpoint (what skill_vae.load reads).
@@ -222,7 +242,8 @@ def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
 def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
              episodes: int, max_steps: int, seed: int, num_workers: int,
              output_dir: str, config: Optional[Dict] = None,
-             log: Optional[Callable[[str], None]] = None) -> str:
+             log: Optional[Callable[[str], None]] = None,
+             ray_address: Optional[str] = None) -> str:
   """Runs the episodes not yet in output_dir/episodes.jsonl; writes results.
 
   Writes results.md (the table), results.csv (setting, task, mean, std,
@@ -237,6 +258,9 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
     output_dir: where the results and episodes.jsonl go.
     config: anything else to record in results.json (e.g. the preset).
     log: takes each progress line (default: print, flushed).
+    ray_address: None runs episodes in a local process pool; otherwise
+      they run as Ray tasks (one CPU each, at most num_workers at a time)
+      on the cluster at this address ('local' starts a local instance).
 
   Returns:
     The Markdown table.
@@ -269,10 +293,15 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
         f'{len(jobs)}.')
   start = time.time()
   if jobs:
-    with multiprocessing.get_context('spawn').Pool(
-        num_workers) as pool, open(episodes_path, 'a') as record:
-      for n, (i, task, e, outcome) in enumerate(
-          pool.imap_unordered(run_episode, jobs), 1):
+    with contextlib.ExitStack() as stack:
+      if ray_address is None:
+        pool = stack.enter_context(
+            multiprocessing.get_context('spawn').Pool(num_workers))
+        outcomes = pool.imap_unordered(run_episode, jobs)
+      else:
+        outcomes = _ray_episodes(stack, jobs, ray_address, num_workers)
+      record = stack.enter_context(open(episodes_path, 'a'))
+      for n, (i, task, e, outcome) in enumerate(outcomes, 1):
         finished[keys[i, task, e]] = outcome
         total = outcome['return']
         record.write(json.dumps({'key': keys[i, task, e], **outcome})

@@ -16,10 +16,11 @@ curve has the same x axis. Worker functions run in their own processes
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import jax
 import numpy as np
@@ -304,24 +305,36 @@ def make_tables(config: config_lib.HarnessingConfig) -> List[reverb.Table]:
 
 
 def run(config: config_lib.HarnessingConfig, output_dir: str,
-        num_actors: int = 1) -> Dict[str, float]:
+        num_actors: int = 1,
+        make_launcher: Optional[Callable[..., Any]] = None,
+        actor_resources: Optional[Dict[str, float]] = None,
+        learner_resources: Optional[Dict[str, float]] = None
+        ) -> Dict[str, float]:
   """Runs actors, learner, (finetuner) and evaluator until the last
   evaluation; returns the final counts. The learner resumes from
-  output_dir/learner if a checkpoint is there."""
+  output_dir/learner if a checkpoint is there.
+
+  `make_launcher(tables=..., counter_keys=...)` builds the launcher
+  (default: the local one; launcher.make_launcher('ray', ...) for Ray),
+  with each group's resources on a cluster."""
   os.makedirs(output_dir, exist_ok=True)
   with open(os.path.join(output_dir, 'config.json'), 'w') as f:
     json.dump(dataclasses.asdict(config), f, indent=1, default=str)
-  launcher = LocalLauncher(tables=make_tables(config),
+  make_launcher = make_launcher or LocalLauncher
+  launcher = make_launcher(tables=functools.partial(make_tables, config),
                            counter_keys=COUNTER_KEYS)
   launcher.add_workers('actor', actor_worker, num=num_actors,
-                       seed=config.seed, config=config)
+                       seed=config.seed, config=config,
+                       resources=actor_resources)
   launcher.add_workers('learner', learner_worker, seed=config.seed,
-                       config=config, output_dir=output_dir)
+                       config=config, output_dir=output_dir,
+                       resources=learner_resources)
   if config.finetunes:
     launcher.add_workers('finetuner', finetune_worker, seed=config.seed,
-                         config=config)
+                         config=config, resources=learner_resources)
   launcher.add_workers('evaluator', evaluator_worker, seed=config.seed,
-                       config=config, output_dir=output_dir)
+                       config=config, output_dir=output_dir,
+                       resources=actor_resources)
   total = len(evaluation_points(config))
   start = time.time()
   last = [0.0]
