@@ -31,14 +31,17 @@ import time
 # Dynamic parts of the state: what the ongoing motion can be read from.
 DYNAMICS = 'joint_velocities,joint_torques,tcp_velocity,gripper_velocity'
 
+# Each variant names every flag it differs from the paper in (the
+# launcher's own default hides the dynamics).
+PAPER = '--action_input_hidden='
 VARIANTS = {
-    'baseline': [],
+    'baseline': [PAPER],
     'hide_dynamics': [f'--action_input_hidden={DYNAMICS}'],
-    'input_noise_1': ['--action_input_noise=1.0'],
-    'free_bits_0.5': ['--free_bits=0.5'],
+    'input_noise_1': [PAPER, '--action_input_noise=1.0'],
+    'free_bits_0.5': [PAPER, '--free_bits=0.5'],
     'hide_dynamics_free_bits_0.5': [f'--action_input_hidden={DYNAMICS}',
                                     '--free_bits=0.5'],
-    'beta_a_1000': ['--beta_a=1000'],
+    'beta_a_1000': [PAPER, '--beta_a=1000'],
 }
 
 
@@ -84,7 +87,7 @@ def _variant(name, args, flags):
   rollout = summary['rollout']
   final = summary.get('final') or {}
   return {
-      'flags': ' '.join(flags) or '(paper)',
+      'flags': ' '.join(flags),
       'grip_near': control['controllability'][
           'grip_changes_with_z_near_an_object'],
       'grip_all': control['controllability']['grip_changes_with_z'],
