@@ -77,6 +77,21 @@ for a, b in zip(jax.tree_util.tree_leaves(run_dmpo(1)),
   a, b = np.asarray(a), np.asarray(b)
   scale = max(float(np.abs(a).max()), 1e-3)
   assert np.abs(a - b).max() <= 1e-4 * scale, (np.abs(a - b).max(), scale)
+# The planner over a batch of 4 environments, split over 2 devices.
+from jumpy_acme.agents import planning
+w = rng.normal(size=(4, 6)).astype(np.float32) * 0.1
+plan = planning.make_planner(
+    lambda s, z: s + z @ w, lambda s: -jax.numpy.sum(s ** 2), 4,
+    planning.PlannerConfig(num_samples=64, horizon=3))
+keys = jax.random.split(jax.random.PRNGKey(3), 4)
+starts = rng.normal(size=(4, 6)).astype(np.float32)
+p1 = planning.make_batched_planner(plan)(keys, starts)
+p2 = planning.make_batched_planner(plan, num_devices=2)(keys, starts)
+assert len(p2.z.sharding.device_set) == 2
+np.testing.assert_allclose(np.asarray(p1.z), np.asarray(p2.z), rtol=1e-5,
+                           atol=1e-5)
+np.testing.assert_allclose(np.asarray(p1.score), np.asarray(p2.score),
+                           rtol=1e-5)
 try:
   sharding.data_mesh(3)
 except ValueError as e:

@@ -10,11 +10,13 @@ from jumpy_acme.agents.planning.planner import as_jumpy_model
 from jumpy_acme.agents.planning.planner import coloured_noise
 from jumpy_acme.agents.planning.planner import discounted_score
 from jumpy_acme.agents.planning.planner import JumpyModel
+from jumpy_acme.agents.planning.planner import make_batched_planner
 from jumpy_acme.agents.planning.planner import make_planner
 from jumpy_acme.agents.planning.planner import PlanResult
 from jumpy_acme.agents.planning.planner import shift_plan
 
 __all__ = ['JumpyModel', 'PlanResult', 'PlannerConfig', 'SkillActor',
            'as_jumpy_model', 'coloured_noise', 'discounted_score',
-           'make_planner', 'make_skill_planner', 'planning_actor',
-           'random_hl_actor', 'shift_plan', 'skill_vae_model']
+           'make_batched_planner', 'make_planner', 'make_skill_planner',
+           'planning_actor', 'random_hl_actor', 'shift_plan',
+           'skill_vae_model']

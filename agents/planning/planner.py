@@ -206,3 +206,20 @@ def make_planner(model_fn: Union[ModelFn, JumpyModel], reward_fn: RewardFn,
 def shift_plan(plan: jax.Array) -> jax.Array:
   """A warm start: the plan [H, Z] one jump later, the last jump zero."""
   return jnp.concatenate([plan[1:], jnp.zeros_like(plan[:1])], axis=0)
+
+
+def make_batched_planner(plan, num_devices: int = 1):
+  """plan over a batch of environments: (keys [E], states [E, S]) ->
+  PlanResult with a leading [E]. Jitted; with num_devices > 1 the batch is
+  split over the local devices (E must divide by it), each device planning
+  for its environments with the model replicated (utils/sharding.py)."""
+  batched = jax.jit(jax.vmap(plan))
+  if num_devices == 1:
+    return batched
+  from jumpy_acme.utils import sharding  # pylint: disable=g-import-not-at-top
+  mesh = sharding.data_mesh(num_devices)
+
+  def run(keys, states):
+    return batched(*sharding.shard(mesh, (keys, states)))
+
+  return run
