@@ -29,6 +29,8 @@ from typing import List, Optional, Tuple
 from absl import app
 from absl import flags
 
+from jumpy_acme.launchers import launcher_flags
+
 
 @dataclasses.dataclass(frozen=True)
 class Scale:
@@ -136,6 +138,16 @@ def _stage(name: str, args: List[str], output_dir: str,
         flush=True)
 
 
+def _launcher_args() -> List[str]:
+  """The launcher flags for the stages that start workers (collect,
+  evaluate): --launcher=ray runs them on a Ray cluster."""
+  args = [f'--launcher={launcher_flags.LAUNCHER.value}']
+  for flag in (launcher_flags.RAY_ADDRESS, launcher_flags.RAY_NUM_CPUS):
+    if flag.value is not None:
+      args.append(f'--{flag.name}={flag.value}')
+  return args
+
+
 def main(argv):
   del argv
   scale = _override(SCALES[_SCALE.value])
@@ -149,7 +161,7 @@ def main(argv):
   print(f'[pipeline] scale {_SCALE.value}: {scale}', flush=True)
   _stage('collect', ['collect', f'--num_actors={_NUM_ACTORS.value}',
                      f'--num_episodes={scale.collect_episodes}', '--K=10',
-                     f'--output={data}', seed], out)
+                     f'--output={data}', seed] + _launcher_args(), out)
   _stage('phase1_k1', ['train_phase1', f'--dataset={data}', '--K=1',
                        f'--num_steps={scale.k1_steps}',
                        f'--checkpoint_dir={k1}',
@@ -175,7 +187,8 @@ def main(argv):
                       f'--episodes={scale.episodes}',
                       f'--num_samples={scale.num_samples}',
                       f'--num_workers={_NUM_WORKERS.value}',
-                      f'--output={evaluation}', seed], out)
+                      f'--output={evaluation}', seed] + _launcher_args(),
+         out)
   with open(os.path.join(evaluation, 'results.md')) as f:
     table = f.read()
   print(f'\n[pipeline] done in {time.time() - start:.0f} s. Undiscounted '
