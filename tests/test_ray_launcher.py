@@ -77,23 +77,39 @@ def test_counter_stop_and_reverb_through_ray(local_ray):
 
 
 @pytest.mark.integration
-def test_a_killed_actor_is_restarted_by_ray(local_ray):
+def test_a_killed_actor_is_restarted_by_ray_with_no_partial_item(local_ray):
   del local_ray
-  launcher = ray_launcher.RayLauncher(tables=_TABLES,
-                                      counter_keys=('actor_steps',))
-  launcher.add_workers('actor', launcher_workers.forever_worker, num=2)
-  killed = []
+  import reverb  # pylint: disable=g-import-not-at-top
+  server = reverb.Server([reverb.Table.queue('t', 100_000)])
+  try:
+    launcher = ray_launcher.RayLauncher(
+        reverb_address=f'localhost:{server.port}',
+        counter_keys=('actor_steps',))
+    launcher.add_workers('actor', launcher_workers.inserting_worker, num=2,
+                         table='t', size=3)
+    killed = []
 
-  def kill_once(counts):
-    if counts['actor_steps'] > 20 and not killed:
-      victim = launcher.worker_pids()['actor-0'][0]
-      os.kill(victim, signal.SIGKILL)
-      killed.append(victim)
+    def kill_once(counts):
+      if counts['actor_steps'] > 20 and not killed:
+        victim = launcher.worker_pids()['actor-0'][0]
+        os.kill(victim, signal.SIGKILL)
+        killed.append(victim)
 
-  launcher.run(stop_when=lambda c: c['actor_steps'] >= 300,
-               on_poll=kill_once, poll_s=0.2)
-  assert killed
-  assert launcher.restarts == {'actor-0': 1, 'actor-1': 0}
+    launcher.run(stop_when=lambda c: c['actor_steps'] >= 300,
+                 on_poll=kill_once, poll_s=0.2)
+    assert killed
+    assert launcher.restarts == {'actor-0': 1, 'actor-1': 0}
+    # Every item in the table is whole: a vector of 3 equal to its
+    # writer's index, none torn by the kill.
+    client = reverb.Client(f'localhost:{server.port}')
+    size = client.server_info()['t'].current_size
+    assert size >= 300
+    items = [s.data[0] for s in client.sample('t', num_samples=size,
+                                              emit_timesteps=False)]
+    assert all(np.shape(x) == (3,) and x[0] in (0, 1) and np.all(x == x[0])
+               for x in items)
+  finally:
+    server.stop()
 
 
 @pytest.mark.integration
