@@ -178,7 +178,9 @@ class LocalLauncher:
 
   def run(self, stop_when: Callable[[Dict[str, float]], bool],
           on_poll: Optional[Callable[[Dict[str, float]], None]] = None,
-          poll_s: float = 0.5) -> Dict[str, float]:
+          poll_s: float = 0.5,
+          initial_counts: Optional[Mapping[str, float]] = None
+          ) -> Dict[str, float]:
     """Starts everything, waits for `stop_when(counts)`, shuts down.
 
     Also stops when every worker has exited by itself. Ctrl-C stops the
@@ -189,6 +191,7 @@ class LocalLauncher:
       stop_when: called with the counts every `poll_s` seconds.
       on_poll: called with the counts every poll (progress, draining...).
       poll_s: seconds between polls.
+      initial_counts: counts to start from (a resumed run's).
 
     Returns:
       The final counts.
@@ -197,6 +200,8 @@ class LocalLauncher:
       WorkerFailed: a non-restartable worker died with an error, or a
         worker died more than `max_restarts` times.
     """
+    if initial_counts:
+      self.counter.increment(**initial_counts)
     try:
       if self._tables:
         self.server = reverb.Server(self._tables, port=self._port)

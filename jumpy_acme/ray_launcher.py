@@ -248,7 +248,9 @@ class RayLauncher:
 
   def run(self, stop_when: Callable[[Dict[str, float]], bool],
           on_poll: Optional[Callable[[Dict[str, float]], None]] = None,
-          poll_s: float = 0.5) -> Dict[str, float]:
+          poll_s: float = 0.5,
+          initial_counts: Optional[Mapping[str, float]] = None
+          ) -> Dict[str, float]:
     """As LocalLauncher.run."""
     ray = _ray()
     counts = {key: 0.0 for key in self._keys}
@@ -256,6 +258,8 @@ class RayLauncher:
       self._init()
       self._state = ray.remote(num_cpus=0)(_State).remote(self._keys)
       self.counter = RayCounter(self._state)
+      if initial_counts:
+        self.counter.increment(**initial_counts)
       stop = RayStop(self._state)
       if self._tables_fn is not None:
         self._server = ray.remote(num_cpus=0)(_ReverbServer).remote(

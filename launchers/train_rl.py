@@ -30,6 +30,7 @@ import glob
 import json
 import os
 import shutil
+import sys
 
 from absl import app
 from absl import flags
@@ -226,12 +227,19 @@ def main(argv):
     if os.path.exists(os.path.join(seed_dir, 'done.json')):
       print(f'[train_rl] seed {seed}: finished earlier, skipped.')
       continue
-    if os.path.exists(os.path.join(seed_dir, 'evaluation.csv')):
-      os.remove(os.path.join(seed_dir, 'evaluation.csv'))  # Re-evaluated.
+    if rl.resume_state(seed_dir) is None and os.path.exists(
+        os.path.join(seed_dir, rl.EVALUATION_FILE)):
+      # Rows without the counts they were made at cannot be continued.
+      os.remove(os.path.join(seed_dir, rl.EVALUATION_FILE))
     counts = rl.run(config, seed_dir, _NUM_ACTORS.value,
                     make_launcher=launcher_flags.make,
                     actor_resources=launcher_flags.actor(),
                     learner_resources=launcher_flags.learner())
+    if counts['evaluations'] < len(rl.evaluation_points(config)):
+      print(f'[train_rl] seed {seed}: stopped at {int(counts["env_steps"]):,}'
+            ' env steps, before its last evaluation; run the same command '
+            'again to resume it.', flush=True)
+      sys.exit(130)
     with open(os.path.join(seed_dir, 'done.json'), 'w') as f:
       json.dump(counts, f)
   rows = write_curve(method_dir)

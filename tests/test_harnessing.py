@@ -3,8 +3,11 @@ finetuning the jumpy decoder, and train_rl.py end to end."""
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import jax
 import jax.numpy as jnp
@@ -176,3 +179,50 @@ def test_default_critic_support_covers_a_skill_steps_summed_reward():
   # One step per skill, or primitive actions: Acme's 150 already covers 98.
   assert harnessing.config.default_vmax(1, 400, 0.99, True) == 150.0
   assert harnessing.config.default_vmax(10, 400, 0.99, False) == 150.0
+
+
+@pytest.mark.integration
+def test_a_stopped_rl_run_resumes_where_it_stopped(tmp_path):
+  args = [sys.executable, '-m', 'jumpy_acme.launchers.train_rl',
+          '--task=reach_red', '--method=scratch', '--env_steps=120',
+          '--eval_every=30', '--eval_episodes=1', '--episode_length=20',
+          '--min_replay_size=10', '--batch_size=8', '--policy_sizes=8',
+          '--critic_sizes=8', f'--output={tmp_path / "rl"}']
+  seed = tmp_path / 'rl' / 'reach_red' / 'scratch' / 'seed_0'
+  run = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+  try:  # Ctrl-C (to the whole process group) after two evaluations.
+    deadline = time.time() + 300
+    while time.time() < deadline and run.poll() is None:
+      if len(_evaluation_rows(seed)) >= 2:
+        break
+      time.sleep(0.5)
+    assert run.poll() is None, 'the run ended before it could be stopped'
+    os.killpg(run.pid, signal.SIGINT)
+    out, err = run.communicate(timeout=300)
+  finally:
+    if run.poll() is None:
+      os.killpg(run.pid, signal.SIGKILL)
+  assert run.returncode == 130, err[-3000:]
+  assert 'run the same command again to resume' in out
+  assert not (seed / 'done.json').exists()
+  with open(seed / 'progress.json') as f:
+    stopped = json.load(f)['counts']
+  before = [r['env_steps'] for r in _evaluation_rows(seed)]
+  again = subprocess.run(args, capture_output=True, text=True, timeout=600,
+                         check=False)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert 'resuming at' in again.stdout
+  rows = [r['env_steps'] for r in _evaluation_rows(seed)]
+  # No seam: the first run's rows kept, each point evaluated once, in order.
+  assert rows[:len(before)] == before
+  assert rows == [0, 30, 60, 90, 120]
+  with open(seed / 'done.json') as f:
+    done = json.load(f)
+  assert done['env_steps'] >= max(120, stopped['env_steps'])
+  assert done['learner_steps'] >= stopped['learner_steps']
+
+
+def _evaluation_rows(seed_dir):
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
+  return rl.read_evaluations(str(seed_dir / 'evaluation.csv'))

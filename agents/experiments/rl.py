@@ -211,7 +211,8 @@ def learner_worker(context, config: config_lib.HarnessingConfig,
       context.counter.increment(learner_steps=1)
   except StopIteration:
     pass  # The program stopped while the learner waited for data.
-  learner.checkpoint()
+  finally:  # Also on Ctrl-C: a resumed run continues from here.
+    learner.checkpoint()
 
 
 def finetune_worker(context, config: config_lib.HarnessingConfig):
@@ -230,6 +231,42 @@ def finetune_worker(context, config: config_lib.HarnessingConfig):
       context.counter.increment(finetune_steps=1)
   except StopIteration:
     pass
+
+
+EVALUATION_FILE = 'evaluation.csv'
+PROGRESS_FILE = 'progress.json'
+
+
+def read_evaluations(path: str) -> List[Dict[str, Any]]:
+  """The rows of an evaluation.csv so far (env_steps as int), or []."""
+  import csv  # pylint: disable=g-import-not-at-top
+  if not os.path.exists(path):
+    return []
+  with open(path, newline='') as f:
+    rows = list(csv.DictReader(f))
+  return [{**row, 'env_steps': int(float(row['env_steps']))}
+          for row in rows if row.get('env_steps')]
+
+
+def resume_state(output_dir: str) -> Optional[Dict[str, float]]:
+  """The counts a stopped or killed run reached (its progress.json, the
+  evaluations it wrote), or None for a fresh run."""
+  path = os.path.join(output_dir, PROGRESS_FILE)
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    counts = json.load(f)['counts']
+  counts = {k: float(v) for k, v in counts.items() if k in COUNTER_KEYS}
+  counts['evaluations'] = float(len(read_evaluations(
+      os.path.join(output_dir, EVALUATION_FILE))))
+  return counts
+
+
+def _write_progress(output_dir: str, counts: Dict[str, float]) -> None:
+  path = os.path.join(output_dir, PROGRESS_FILE)
+  with open(path + '.tmp', 'w') as f:
+    json.dump({'counts': counts, 'time': time.time()}, f)
+  os.replace(path + '.tmp', path)
 
 
 def evaluation_points(config: config_lib.HarnessingConfig) -> List[int]:
@@ -261,8 +298,12 @@ def evaluator_worker(context, config: config_lib.HarnessingConfig,
   loop = environment_loop.EnvironmentLoop(
       parts.environment, actor, logger=loggers.NoOpLogger(),
       should_update=False, observers=[episode_return])
-  log = loggers.CSVLogger(os.path.join(output_dir, 'evaluation.csv'))
+  path = os.path.join(output_dir, EVALUATION_FILE)
+  done = {row['env_steps'] for row in read_evaluations(path)}
+  log = loggers.CSVLogger(path)  # Appends to a resumed run's rows.
   for point in evaluation_points(config):
+    if point in done:
+      continue
     while context.counter.get_counts()['env_steps'] < point:
       if context.stop.is_set():
         return
@@ -336,10 +377,21 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
                        config=config, output_dir=output_dir,
                        resources=actor_resources)
   total = len(evaluation_points(config))
+  initial = resume_state(output_dir)
+  if initial is not None:
+    print(f'[train_rl] {config.method} seed {config.seed}: resuming at '
+          f'{int(initial["env_steps"]):,} env steps, '
+          f'{int(initial["evaluations"])}/{total} evaluations done (the '
+          'learner continues from its last checkpoint; the replay buffer '
+          'refills with the restored policy).', flush=True)
   start = time.time()
   last = [0.0]
+  saved = [0.0]
 
   def progress(counts):
+    if time.time() - saved[0] >= 5:
+      saved[0] = time.time()
+      _write_progress(output_dir, counts)
     if time.time() - last[0] >= 15:
       last[0] = time.time()
       elapsed = time.time() - start
@@ -350,5 +402,7 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
             f'evaluations {int(counts["evaluations"])}/{total} | elapsed '
             f'{elapsed:.0f} s', flush=True)
 
-  return launcher.run(stop_when=lambda c: c['evaluations'] >= total,
-                      on_poll=progress)
+  counts = launcher.run(stop_when=lambda c: c['evaluations'] >= total,
+                        on_poll=progress, initial_counts=initial)
+  _write_progress(output_dir, counts)
+  return counts
