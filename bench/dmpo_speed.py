@@ -15,12 +15,21 @@ In one run on this machine's default JAX device:
       online critic forward + backward (x3) on the B replayed actions;
     element-wise work (softmax, projection, log-probs) is left out;
   - actor steps/s: DMPOActor's jitted policy on one observation, then an
-    environment loop with a cheap fake environment of the same spec.
+    environment loop with a cheap fake environment of the same spec;
+  - with --end_to_end=method,...: each phase-2 method run by
+    launchers/train_rl.py on RGB-stacking with --actors actor processes for
+    --env_steps primitive steps (one evaluation episode at the start and
+    one at the end): primitive environment steps/s over the whole run,
+    process start and the two evaluations included.
 Last line: one JSON object.
 """
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import dm_env
@@ -125,6 +134,30 @@ def _timed(fn, min_seconds, min_calls=2):
       return calls, elapsed
 
 
+def end_to_end(method: str, args) -> dict:
+  """Primitive steps/s of one train_rl run (NOT pure: processes)."""
+  with tempfile.TemporaryDirectory() as out:
+    command = [sys.executable, '-m', 'jumpy_acme.launchers.train_rl',
+               f'--method={method}', '--task=reach_red',
+               f'--num_actors={args.actors}', f'--env_steps={args.env_steps}',
+               f'--eval_every={args.env_steps}', '--eval_episodes=1',
+               f'--output={out}']
+    if method != 'scratch':
+      command.append(f'--phase1_checkpoint={args.phase1_checkpoint}')
+    start = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True,
+                            check=False)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+      raise SystemExit(f'{method} failed:\n{result.stderr[-3000:]}')
+    with open(os.path.join(out, 'reach_red', method, 'seed_0',
+                           'done.json')) as f:
+      counts = json.load(f)
+  return {'env_steps': counts['env_steps'], 'seconds': round(wall, 1),
+          'env_steps_per_s': round(counts['env_steps'] / wall, 1),
+          'learner_steps': counts['learner_steps']}
+
+
 def main():
   parser = argparse.ArgumentParser()
   parser.add_argument('--observation_size', type=int, default=86)
@@ -133,6 +166,13 @@ def main():
   parser.add_argument('--sgd_steps_per_step', type=int, default=4)
   parser.add_argument('--seconds', type=float, default=5.0,
                       help='minimum timed seconds per measurement')
+  parser.add_argument('--end_to_end', default='',
+                       help='comma-separated train_rl methods to time end '
+                       'to end (e.g. scratch,rl_hl,rl_hl_planning,'
+                       'rl_hl_planning_finetune)')
+  parser.add_argument('--actors', type=int, default=2)
+  parser.add_argument('--env_steps', type=int, default=4000)
+  parser.add_argument('--phase1_checkpoint', default='pretrained/k10')
   args = parser.parse_args()
   o, a = args.observation_size, args.action_size
   config = dmpo.DMPOConfig(
@@ -197,7 +237,14 @@ def main():
   print(f'actor: {selects_per_s:.0f} select_action/s (jitted policy, one '
         f'observation); {actor_steps_per_s:.0f} steps/s with a fake '
         'environment in the environment loop')
+  methods = {}
+  for method in [m for m in args.end_to_end.split(',') if m]:
+    methods[method] = end_to_end(method, args)
+    print(f'end to end, {method}, {args.actors} actors: '
+          f'{methods[method]["env_steps_per_s"]:.1f} primitive steps/s '
+          f'({methods[method]})', flush=True)
   print(json.dumps({
+      'end_to_end': methods,
       'updates_per_s': round(updates_per_s, 3),
       'sgd_steps_per_step_call': config.sgd_steps_per_step,
       'batch_size': config.batch_size,
