@@ -70,6 +70,7 @@ def _random_hl_motion(checkpoint: str, episodes: int, steps: int, seed: int):
       moved.append(np.linalg.norm(states[t + k, pinch] - states[t, pinch]))
       closes.append(bool((actions[t:t + k, -1] > 0).any()))
   return {'pinch_motion_median': float(np.median(moved)),
+          'pinch_motion_mean': float(np.mean(moved)),
           'closes_share': float(np.mean(closes)), 'segments': len(moved)}
 
 
@@ -137,6 +138,9 @@ def main():
   print(f'| median pinch motion (mm) | '
         f'{1000 * data_motion["pinch_motion_median"]:.1f} | '
         f'{1000 * random_hl["pinch_motion_median"]:.1f} |')
+  print(f'| mean pinch motion (mm) | '
+        f'{1000 * data_motion["pinch_motion_mean"]:.1f} | '
+        f'{1000 * random_hl["pinch_motion_mean"]:.1f} |')
   print(f'| share commanding a close | '
         f'{100 * data_motion["closes_share"]:.0f} % | '
         f'{100 * random_hl["closes_share"]:.0f} % |')

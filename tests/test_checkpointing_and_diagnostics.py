@@ -130,4 +130,9 @@ def test_data_motion_by_hand():
   actions[0, 1, -1] = 255.0  # One snippet commands a close.
   motion = diagnostics.data_motion(observations, actions)
   assert motion['pinch_motion_median'] == pytest.approx(0.025)
+  assert motion['pinch_motion_mean'] == pytest.approx(0.025)
+  observations[3, -1, pinch] = [0.2, 0.0, 0.0]  # One long move: the mean
+  motion = diagnostics.data_motion(observations, actions)  # moves, the
+  assert motion['pinch_motion_median'] == pytest.approx(0.025)  # median not.
+  assert motion['pinch_motion_mean'] == pytest.approx(0.065)
   assert motion['closes_share'] == 0.25

@@ -217,10 +217,13 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
 
 def data_motion(observations: np.ndarray, actions: np.ndarray
                 ) -> Dict[str, float]:
-  """What the data's K-step snippets do: the median pinch displacement
-  (m) from s_t to s_t+K and the share of snippets commanding a close."""
+  """What the data's K-step snippets do: the median and mean pinch
+  displacement (m) from s_t to s_t+K and the share of snippets commanding
+  a close. (Scripted data is bimodal: many snippets hold still at the
+  workspace's edge, so the median is small and the mean says more.)"""
   pinch = layout.LAYOUT['pinch_pose_pos']
   moved = np.linalg.norm(observations[:, -1, pinch] -
                          observations[:, 0, pinch], axis=-1)
   return {'pinch_motion_median': float(np.median(moved)),
+          'pinch_motion_mean': float(np.mean(moved)),
           'closes_share': float(np.mean((actions[..., -1] > 0).any(axis=1)))}
