@@ -144,7 +144,11 @@ def main():
   print(f'| share commanding a close | '
         f'{100 * data_motion["closes_share"]:.0f} % | '
         f'{100 * random_hl["closes_share"]:.0f} % |')
-  print(f'Random-HL motion / data motion: {ratio:.2f} (goal: >= 0.5)')
+  mean_ratio = (random_hl['pinch_motion_mean'] /
+                max(data_motion['pinch_motion_mean'], 1e-9))
+  print(f'Random-HL motion / data motion: median {ratio:.2f}, mean '
+        f'{mean_ratio:.2f} (goal: within 2x, 0.5 to 2; the data is bimodal, '
+        'so the mean is the fairer of the two)')
   if args.plot:
     from jumpy_acme.utils import plotting  # pylint: disable=g-import-not-at-top
     plt = plotting.pyplot()
@@ -165,6 +169,7 @@ def main():
   print(json.dumps({'controllability': control, 'data': data_motion,
                     'random_hl': random_hl,
                     'motion_ratio_random_hl_to_data': ratio,
+                    'mean_motion_ratio_random_hl_to_data': mean_ratio,
                     'checkpoint': args.checkpoint,
                     'seconds': round(elapsed, 1)}))
 
