@@ -47,6 +47,15 @@ def test_cells_goals_and_partial_runs(tmp_path):
   assert 'episodes per cell: 2 to 3' in result['markdown']
 
 
+def test_one_episode_cannot_beat_anything_by_two_standard_errors(tmp_path):
+  one = tmp_path / 'apl1'
+  _write(one, table3.RANDOM_HL, 'random_hl', 1, 'reach_red', [0.])
+  _write(one, table3.JUMPY, 'planning', 1, 'reach_red', [300.])
+  result = table3.build(table3.read_returns([str(one)]), {})
+  assert not result['goals'][1]['jumpy_beats_random_hl_by_2se'][
+      'reach_red']['met']
+
+
 def test_missing_directory_is_named(tmp_path):
   with pytest.raises(FileNotFoundError, match='no episodes.jsonl in'):
     table3.read_returns([str(tmp_path / 'nowhere')])

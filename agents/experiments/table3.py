@@ -120,6 +120,8 @@ def _beats(a, b, margin_se: float = 2.0):
   it exceeds `margin_se`."""
   if a is None or b is None:
     return None, False
+  if margin_se > 0 and min(a['n'], b['n']) < 2:
+    return None, False  # No standard error from one episode.
   se = math.sqrt(a['se'] ** 2 + b['se'] ** 2)
   if not se > 0:
     return None, a['mean'] > b['mean']
