@@ -270,12 +270,8 @@ class DMPOLearner(core.Learner):
       restored = self._manager.restore_latest(state=self._state)
       if restored is not None:
         self._state = restored['state']
-    self._mesh = None
-    if num_devices != 1:
-      self._mesh = sharding.data_mesh(num_devices)
-      if config.batch_size % num_devices:
-        raise ValueError(f'num_devices: batch_size {config.batch_size} does '
-                         f'not split over {num_devices} devices.')
+    self._mesh = sharding.learner_mesh(num_devices, config.batch_size)
+    if self._mesh is not None:
       self._state = sharding.replicate(self._mesh, self._state)
     self._publish()
 
@@ -293,10 +289,9 @@ class DMPOLearner(core.Learner):
       transitions = types.Transition(
           transitions.observation, transitions.action, transitions.reward,
           transitions.discount, transitions.next_observation, ())
-      split = lambda x: np.asarray(x).reshape(
-          (config.sgd_steps_per_step, config.batch_size) + x.shape[1:])
-      transitions = sharding.shard(
-          self._mesh, jax.tree_util.tree_map(split, transitions), axis=1)
+      transitions = sharding.shard_steps(
+          self._mesh, transitions, config.sgd_steps_per_step,
+          config.batch_size)
     self._state, metrics = self._update(self._state, transitions)
     metrics = self._recorder.record(metrics)
     steps = self._recorder.steps

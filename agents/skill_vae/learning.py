@@ -189,12 +189,8 @@ class SkillVAELearner(core.Learner):
       if restored is not None:
         self._state = restored['state']
         self._normalization = restored['normalization']
-    self._mesh = None
-    if num_devices != 1:
-      self._mesh = sharding.data_mesh(num_devices)
-      if config.batch_size % num_devices:
-        raise ValueError(f'num_devices: batch_size {config.batch_size} does '
-                         f'not split over {num_devices} devices.')
+    self._mesh = sharding.learner_mesh(num_devices, config.batch_size)
+    if self._mesh is not None:
       self._state = sharding.replicate(self._mesh, self._state)
       self._normalization = sharding.replicate(self._mesh,
                                                self._normalization)
@@ -219,10 +215,9 @@ class SkillVAELearner(core.Learner):
     check_batch(config, batch.observations, batch.actions, num)
     observations, actions = batch.observations, batch.actions
     if self._mesh is not None:  # [S, B, ...] split over B.
-      split = lambda x: np.asarray(x).reshape(
-          (config.sgd_steps_per_step, config.batch_size) + x.shape[1:])
-      observations, actions = sharding.shard(
-          self._mesh, (split(observations), split(actions)), axis=1)
+      observations, actions = sharding.shard_steps(
+          self._mesh, (observations, actions), config.sgd_steps_per_step,
+          config.batch_size)
     self._state, metrics = self._update(self._state, self._normalization,
                                         observations, actions)
     metrics = self._recorder.record(metrics)

@@ -62,3 +62,24 @@ def shard(mesh: Mesh, tree: Any, axis: int = 0) -> Any:
     return jax.device_put(x, NamedSharding(mesh, spec))
 
   return jax.tree_util.tree_map(put, tree)
+
+
+def learner_mesh(num_devices: int, batch_size: int) -> Optional[Mesh]:
+  """A learner's mesh: None for one device; else data_mesh(num_devices),
+  after checking that batch_size splits over it (ValueError naming
+  num_devices)."""
+  if num_devices == 1:
+    return None
+  mesh = data_mesh(num_devices)
+  if batch_size % num_devices:
+    raise ValueError(f'num_devices: batch_size {batch_size} does not split '
+                     f'over {num_devices} devices.')
+  return mesh
+
+
+def shard_steps(mesh: Mesh, tree: Any, steps: int, batch_size: int) -> Any:
+  """[steps * batch_size, ...] leaves as [steps, batch_size, ...], split
+  over the mesh along the batch axis (what a learner's lax.scan over SGD
+  steps consumes)."""
+  split = lambda x: np.asarray(x).reshape((steps, batch_size) + x.shape[1:])
+  return shard(mesh, jax.tree_util.tree_map(split, tree), axis=1)
