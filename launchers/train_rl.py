@@ -94,6 +94,9 @@ _OUTPUT = flags.DEFINE_string('output', 'results/rl',
                               'Root of per-method results.')
 _ZERO_SHOT = flags.DEFINE_string(
     'zero_shot', None, 'evaluate.py results.json to draw as reference lines.')
+_NUM_DEVICES = flags.DEFINE_integer(
+    'num_devices', 1, 'Local devices (GPUs, TPU cores) the learner splits '
+    'each batch over; --batch_size must divide by it.')
 _SAVE_POLICY = flags.DEFINE_string(
     'save_policy', None, 'scratch: save the first seed\'s final policy here '
     '(replacing what is there) for collect.py --dmpo_policies.')
@@ -138,7 +141,7 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       finetune_learning_rate=_FINETUNE_LR.value,
       episode_length=_EPISODE_LENGTH.value, env_steps=_ENV_STEPS.value,
       eval_every=_EVAL_EVERY.value, eval_episodes=_EVAL_EPISODES.value,
-      seed=seed)
+      seed=seed, num_devices=_NUM_DEVICES.value)
 
 
 def read_curves(method_dir: str):

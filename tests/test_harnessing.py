@@ -59,6 +59,17 @@ def test_skill_environment_holds_each_skill_and_sums_rewards():
     harnessing.SkillEnvironment(env, decode, 4, actions_per_latent=0)
 
 
+def test_config_names_num_devices_that_do_not_split_the_batch():
+  with pytest.raises(ValueError, match=r'num_devices: .*batch_size=256.*'
+                     r'expected a divisor of it, got 3'):
+    harnessing.HarnessingConfig(method='scratch', task='reach_red',
+                                num_devices=3)
+  with pytest.raises(ValueError, match=r'num_devices: expected an integer '
+                     r'>= 1, got 0'):
+    harnessing.HarnessingConfig(method='scratch', task='reach_red',
+                                num_devices=0)
+
+
 def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
   import optax  # pylint: disable=g-import-not-at-top
   model = phase1.tiny_model()

@@ -77,6 +77,13 @@ for a, b in zip(jax.tree_util.tree_leaves(run_dmpo(1)),
   a, b = np.asarray(a), np.asarray(b)
   scale = max(float(np.abs(a).max()), 1e-3)
   assert np.abs(a - b).max() <= 1e-4 * scale, (np.abs(a - b).max(), scale)
+# train_rl's path: the builder hands num_devices to the learner.
+built = dmpo.DMPOBuilder(dconfig, num_devices=2).make_learner(
+    jax.random.PRNGKey(0), dmpo.make_networks(spec, dconfig),
+    iter([transitions] * 3), lambda *a, **k: None, spec)
+built.step()
+assert all(len(leaf.sharding.device_set) == 2 for leaf in
+           jax.tree_util.tree_leaves(built.state.policy_params))
 # The planner over a batch of 4 environments, split over 2 devices.
 from jumpy_acme.agents import planning
 w = rng.normal(size=(4, 6)).astype(np.float32) * 0.1

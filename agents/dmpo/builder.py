@@ -47,15 +47,18 @@ class DMPOBuilder(builders.ActorLearnerBuilder):
   """Makes DMPO's replay, acting and learning pieces."""
 
   def __init__(self, config: config_lib.DMPOConfig,
-               checkpoint_dir: Optional[str] = None):
+               checkpoint_dir: Optional[str] = None, num_devices: int = 1):
     """Initializes the builder.
 
     Args:
       config: the agent's configuration.
       checkpoint_dir: where the learner checkpoints (and resumes from).
+      num_devices: local devices the learner splits each batch over (data
+        parallel; config.batch_size must divide by it).
     """
     self.config = config
     self._checkpoint_dir = checkpoint_dir
+    self._num_devices = num_devices
 
   def make_replay_tables(self, environment_spec: specs.EnvironmentSpec,
                          policy: Optional[acting.Policy] = None
@@ -135,7 +138,7 @@ class DMPOBuilder(builders.ActorLearnerBuilder):
         networks, dataset, random_key=random_key,
         logger=logger_fn('learner', steps_key='learner_steps'),
         counter=counter, checkpoint_dir=self._checkpoint_dir,
-        publisher=publisher)
+        publisher=publisher, num_devices=self._num_devices)
 
   def make_policy(self, networks: networks_lib.DMPONetworks,
                   environment_spec: specs.EnvironmentSpec,

@@ -197,7 +197,8 @@ def learner_worker(context, config: config_lib.HarnessingConfig,
   client = replay.connect(context.reverb_address)
   builder = dmpo.DMPOBuilder(config.dmpo,
                              checkpoint_dir=os.path.join(output_dir,
-                                                         'learner'))
+                                                         'learner'),
+                             num_devices=config.num_devices)
   jsonl = os.path.join(output_dir, 'learner.jsonl')
   learner = builder.make_learner(
       jax.random.PRNGKey(context.seed), parts.networks,

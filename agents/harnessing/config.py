@@ -67,6 +67,7 @@ class HarnessingConfig:
   eval_every: int = 10_000           # Environment steps between evaluations.
   eval_episodes: int = 5
   seed: int = 0
+  num_devices: int = 1               # Local devices the learner uses.
 
   def __post_init__(self):
     if self.method not in METHODS:
@@ -77,10 +78,14 @@ class HarnessingConfig:
                        'phase-1 checkpoint directory, got None.')
     for name in ('actions_per_latent', 'finetune_batch_size',
                  'model_publish_period', 'episode_length', 'env_steps',
-                 'eval_every', 'eval_episodes'):
+                 'eval_every', 'eval_episodes', 'num_devices'):
       value = getattr(self, name)
       if not (isinstance(value, int) and value >= 1):
         raise ValueError(f'{name}: expected an integer >= 1, got {value!r}.')
+    if self.dmpo.batch_size % self.num_devices:
+      raise ValueError(f'num_devices: the learner splits each batch of '
+                       f'dmpo.batch_size={self.dmpo.batch_size} over them; '
+                       f'expected a divisor of it, got {self.num_devices}.')
     for name in ('latent_scale', 'finetune_learning_rate'):
       if not getattr(self, name) > 0:
         raise ValueError(f'{name}: expected > 0, got {getattr(self, name)}.')
