@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: install install-render run test test-integration test-slow bench lint clean
+.PHONY: install install-render run test test-integration test-slow rl-curves bench lint clean
 
 $(STAMP): setup.py pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; \
@@ -61,6 +61,23 @@ test-integration: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none yet.
+
+# Figures 3-4 (issue [rl-curves]): four methods x reach_red, bring_red x 3
+# seeds x 100k primitive steps from the shipped model. Many hours on 2
+# cores: every run resumes where it stopped (rerun the same target), and
+# seeds go round-robin so each pass adds a comparable seed to every curve.
+RL_TASKS ?= reach_red bring_red
+RL_METHODS ?= scratch rl_hl rl_hl_planning rl_hl_planning_finetune
+RL_SEEDS ?= 0 1 2
+rl-curves: $(STAMP)
+	@set -e; for seed in $(RL_SEEDS); do for task in $(RL_TASKS); do \
+	  for method in $(RL_METHODS); do \
+	    $(PY) -m jumpy_acme.launchers.train_rl --method=$$method \
+	      --task=$$task --phase1_checkpoint=pretrained/k10 --seed=$$seed \
+	      --num_actors=2 --env_steps=100000 --eval_every=10000 \
+	      --eval_episodes=5 --zero_shot=docs/tables/table3.json \
+	      --output=$(RESULTS)/rl_curves; \
+	  done; done; done
 
 bench: $(STAMP)
 	@set -e; for script in bench/*.py; do \

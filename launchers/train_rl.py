@@ -97,6 +97,10 @@ _ZERO_SHOT = flags.DEFINE_string(
 _NUM_DEVICES = flags.DEFINE_integer(
     'num_devices', 1, 'Local devices (GPUs, TPU cores) the learner splits '
     'each batch over; --batch_size must divide by it.')
+_CEILINGS = flags.DEFINE_string(
+    'ceilings', 'docs/tables/ceilings.json', 'bench/ceilings.py output: '
+    'the scripted controller\'s return is drawn as a reference line (skipped '
+    'when the file is missing).')
 _SAVE_POLICY = flags.DEFINE_string(
     'save_policy', None, 'scratch: save the first seed\'s final policy here '
     '(replacing what is there) for collect.py --dmpo_policies.')
@@ -173,8 +177,10 @@ LABELS = {'scratch': 'RL-from-scratch', 'rl_hl': 'RL-HL',
           'rl_hl_planning_finetune': 'RL-HL + Planning + Finetune'}
 
 
-def plot(root: str, task: str, zero_shot: str = None) -> str:
-  """curve.png in the style of Figures 3-4: every method under `root`."""
+def plot(root: str, task: str, zero_shot: str = None,
+         ceilings: str = None) -> str:
+  """curve.png in the style of Figures 3-4: every method under `root`, with
+  the zero-shot agents' returns and the scripted ceiling as lines."""
   from jumpy_acme.utils import plotting  # pylint: disable=g-import-not-at-top
   plt = plotting.pyplot()
   fig, ax = plt.subplots(figsize=(6, 4))
@@ -189,13 +195,17 @@ def plot(root: str, task: str, zero_shot: str = None) -> str:
     ax.plot(x, mean, label=f'{LABELS[method]} ({seeds} seeds)')
     ax.fill_between(x, mean - std, mean + std, alpha=0.2)
   if zero_shot:
-    with open(zero_shot) as f:
-      results = json.load(f)['results']
     styles = iter(['--', ':', '-.'])
-    for row in results:
-      if row['task'] == task and 'K=1' not in row['setting']:
-        ax.axhline(row['mean'], color='grey', linestyle=next(styles, '--'),
-                   label=f'{row["setting"]} (zero-shot)')
+    from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
+    for setting, mean in rl.zero_shot_references(zero_shot, task):
+      ax.axhline(mean, color='grey', linestyle=next(styles, '--'),
+                 label=f'{setting} (zero-shot)')
+  if ceilings and os.path.exists(ceilings):
+    with open(ceilings) as f:
+      scripted = json.load(f)['returns'].get(task, {}).get('scripted')
+    if scripted:
+      ax.axhline(scripted['mean'], color='black', linestyle='-', lw=0.8,
+                 label='scripted controller (ceiling)')
   ax.set_xlabel('environment steps')
   ax.set_ylabel('evaluation return (400 steps)')
   ax.set_title(task)
@@ -255,7 +265,7 @@ def main(argv):
       json.dump({'task': _TASK.value, 'config': dataclasses.asdict(
           make_config(_SEED.value))}, f, indent=1, default=str)
     print(f'[train_rl] policy saved to {_SAVE_POLICY.value}')
-  path = plot(root, _TASK.value, _ZERO_SHOT.value)
+  path = plot(root, _TASK.value, _ZERO_SHOT.value, _CEILINGS.value)
   print(f'[train_rl] {LABELS[_METHOD.value]} on {_TASK.value}:')
   for row in rows:
     print(f'  {row["env_steps"]:>8,} env steps: {row["mean"]:8.2f} +- '

@@ -182,6 +182,32 @@ def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
   assert config['dmpo']['epsilon_mean'] == pytest.approx(0.0025 / 4)
 
 
+def test_curve_reference_lines_read_table3_and_evaluate_outputs(tmp_path):
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
+  table3 = {'columns': [['Random-HL', 1], ['Planning (jumpy)', 1],
+                        ['Random-HL', 10], ['Planning (jumpy)', 10],
+                        ['Planning (K=1)', 10]],
+            'cells': {'Random-HL|1|bring_red': {'mean': 1.0},
+                      'Planning (jumpy)|1|bring_red': {'mean': 2.0},
+                      'Random-HL|10|bring_red': {'mean': 3.0},
+                      'Planning (jumpy)|10|bring_red': {'mean': 4.0},
+                      'Planning (K=1)|10|bring_red': {'mean': 5.0},
+                      'Random-HL|10|reach_red': {'mean': 6.0}}}
+  path = tmp_path / 'table3.json'
+  path.write_text(json.dumps(table3))
+  # RL-HL holds each skill 10 steps: those columns, K = 1 left out.
+  assert rl.zero_shot_references(str(path), 'bring_red') == [
+      ('Random-HL', 3.0), ('Planning (jumpy)', 4.0)]
+  results = {'results': [
+      {'setting': 'Random-HL', 'task': 'bring_red', 'mean': 7.0},
+      {'setting': 'Planning (K=1)', 'task': 'bring_red', 'mean': 8.0},
+      {'setting': 'Random-HL', 'task': 'reach_red', 'mean': 9.0}]}
+  path = tmp_path / 'results.json'
+  path.write_text(json.dumps(results))
+  assert rl.zero_shot_references(str(path), 'bring_red') == [
+      ('Random-HL', 7.0)]
+
+
 def test_default_critic_support_covers_a_skill_steps_summed_reward():
   # Rewards in [0, 1]: Q <= sum_t gamma^t r_t. A skill step sums 10
   # primitive rewards over 40 skill steps: 10 (1 - 0.99^40) / 0.01 = 331.0.

@@ -407,3 +407,18 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
                         on_poll=progress, initial_counts=initial)
   _write_progress(output_dir, counts)
   return counts
+
+
+def zero_shot_references(path: str, task: str):
+  """[(setting, mean return)] of the jumpy zero-shot agents on `task`, from
+  an evaluate.py results.json or a launchers/table3.py table3.json (its
+  skills-held-10-steps columns, as RL-HL acts)."""
+  with open(path) as f:
+    data = json.load(f)
+  if 'cells' in data:  # table3.json
+    return [(name, data['cells'][f'{name}|{apl}|{task}']['mean'])
+            for name, apl in data['columns']
+            if apl == 10 and 'K=1' not in name and
+            f'{name}|{apl}|{task}' in data['cells']]
+  return [(row['setting'], row['mean']) for row in data['results']
+          if row['task'] == task and 'K=1' not in row['setting']]
