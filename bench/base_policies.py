@@ -57,14 +57,14 @@ def _scorer(name):
 def _run_segments(job):
   """One behaviour on one triplet: [(success, steps to success, steps to
   reach(red) >= REACH_LEVEL or None)]."""
-  name, triplet, env_seed, seeds, steps, noise, full = job
+  name, triplet, env_seed, seeds, steps, noise, full, timed_all = job
   # Imported in the worker: each process builds its own simulator.
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents import scripted  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.scripted import behaviours  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
   score, threshold = _scorer(name)
-  timed = name in ('reach_red', BOUND)
+  timed = name in ('reach_red', BOUND) or timed_all
   config = scripted.ScriptedConfig(linear_noise=noise[0],
                                    rotation_noise=noise[1])
   env = environments.make('reach_red', seed=env_seed, triplet=triplet,
@@ -90,7 +90,9 @@ def _run_segments(job):
       if (not full and success_step is not None and
           (reach_step is not None or not timed)):
         break
-    outcomes.append((success_step is not None, success_step, reach_step))
+    outcomes.append((success_step is not None, success_step, reach_step,
+                     getattr(behaviour, 'phase', None),
+                     getattr(behaviour, '_axis', None)))
   return name, triplet, outcomes
 
 
@@ -104,10 +106,54 @@ def _jobs(names, args):
       if len(part):
         # Same env seed for every behaviour: the same initial states.
         jobs.append((name, triplet, 1000 + index, [int(s) for s in part],
-                     args.steps, noise, args.full_segments))
+                     args.steps, noise, args.full_segments,
+                     bool(args.details)))
   # Long ones first, for balance.
   slow = ('red_hover_blue', 'lift_red')
   return sorted(jobs, key=lambda job: job[0] not in slow)
+
+
+def _write_details(path, segments):
+  """One JSON line per segment; the same (triplet, index) is the same
+  initial state for every behaviour."""
+  with open(path, 'w') as f:
+    for (name, triplet), outcomes in sorted(segments.items()):
+      bound = segments.get((BOUND, triplet))
+      for index, (ok, success, reach, phase, attempts) in enumerate(outcomes):
+        f.write(json.dumps({
+            'behaviour': name, 'triplet': triplet, 'index': index,
+            'success': bool(ok), 'success_step': success,
+            'reach_step': reach, 'last_phase': phase,
+            'grasp_attempts': None if attempts is None else attempts + 1,
+            'bound_reach_step': bound[index][2] if bound else None}) + '\n')
+
+
+def _print_failures(segments, steps):
+  """The failed segments, each beside the bound's reach time from the same
+  initial state (is it the approach's speed, or what came after?)."""
+  print('Failed segments (same initial state for every behaviour):')
+  print('| behaviour | triplet | index | last phase | grasp attempts | '
+        'own steps to reach(red) >= 0.5 | bound\'s |')
+  print('|---|---|---|---|---|---|---|')
+  for (name, triplet), outcomes in sorted(segments.items()):
+    bound = segments.get((BOUND, triplet))
+    for index, (ok, _, reach, phase, attempts) in enumerate(outcomes):
+      if ok:
+        continue
+      print(f'| {name} | {triplet} | {index} | {phase} | '
+            f'{"-" if attempts is None else attempts + 1} | '
+            f'{reach if reach is not None else f"> {steps}"} | '
+            f'{bound[index][2] if bound else "-"} |')
+  post = {}
+  for (name, _), outcomes in segments.items():
+    post.setdefault(name, []).extend(
+        success - reach for ok, success, reach, _, _ in outcomes
+        if ok and reach is not None and name not in ('reach_red', BOUND))
+  for name, values in sorted(post.items()):
+    if values:
+      print(f'{name}: steps from reach(red) >= 0.5 to success: min '
+            f'{min(values)}, median {int(np.median(values))}, max '
+            f'{max(values)}')
 
 
 def main():
@@ -124,6 +170,12 @@ def main():
   parser.add_argument('--rotation_noise', type=float,
                       default=defaults.rotation_noise)
   parser.add_argument('--full_segments', action='store_true')
+  parser.add_argument(
+      '--details', default=None,
+      help='Write one JSON line per segment here (behaviour, triplet, '
+      'index, success, steps to success, steps to reach(red) >= 0.5, the '
+      'controller\'s last phase and grasp attempts), with the bound\'s '
+      'reach time on the same initial state when reach_red runs too.')
   args = parser.parse_args()
   names = list(scripted.BEHAVIOURS if args.behaviours == 'all' else
                args.behaviours.split(','))
@@ -132,12 +184,17 @@ def main():
   start = time.time()
   results = {name: [] for name in names}
   by_triplet = {name: {} for name in names}
+  segments = {}  # (name, triplet) -> outcomes in initial-state order.
   with multiprocessing.get_context('spawn').Pool(args.workers) as pool:
     for name, triplet, outcomes in pool.imap_unordered(
         _run_segments, _jobs(names, args)):
       results[name].extend(outcomes)
+      segments[name, triplet] = outcomes
       by_triplet[name][triplet] = sum(o[0] for o in outcomes), len(outcomes)
   elapsed = time.time() - start
+  if args.details:
+    _write_details(args.details, segments)
+    _print_failures(segments, args.steps)
 
   print(f'{args.steps}-step segments, noise {args.linear_noise} m/s, '
         f'{args.rotation_noise} rad/s, {elapsed:.0f} s')
