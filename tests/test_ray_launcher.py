@@ -152,9 +152,13 @@ launcher = ray_launcher.RayLauncher(
 launcher.add_workers('actor', launcher_workers.forever_worker, num=2)
 pids = {}
 def report(counts):
+  # Both workers running (on a busy machine Ray may start the second one
+  # minutes after the first): a stop must then end running workers.
   if counts['actor_steps'] > 10 and not pids:
-    pids.update(launcher.worker_pids())
-    print(json.dumps(pids), flush=True)
+    started = launcher.worker_pids()
+    if len(started) == 2:
+      pids.update(started)
+      print(json.dumps(pids), flush=True)
 launcher.run(stop_when=lambda c: False, on_poll=report, poll_s=0.2)
 print('interrupted' if launcher.interrupted else 'ended', flush=True)
 '''
@@ -168,8 +172,11 @@ def test_ctrl_c_ends_every_worker_and_the_driver():
                             stdout=subprocess.PIPE, text=True, cwd=ROOT)
   try:
     pids = json.loads(driver.stdout.readline())
+    assert sorted(pids) == ['actor-0', 'actor-1'], pids
     driver.send_signal(signal.SIGINT)
-    out, _ = driver.communicate(timeout=120)
+    # Generous: the workers stop within a poll, but tearing down a local
+    # Ray instance on 2 busy cores can take a minute.
+    out, _ = driver.communicate(timeout=240)
   finally:
     if driver.poll() is None:
       driver.kill()
