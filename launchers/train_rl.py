@@ -93,7 +93,8 @@ _FINETUNE_LR = flags.DEFINE_float('finetune_learning_rate', 1e-4,
 _OUTPUT = flags.DEFINE_string('output', 'results/rl',
                               'Root of per-method results.')
 _ZERO_SHOT = flags.DEFINE_string(
-    'zero_shot', None, 'evaluate.py results.json to draw as reference lines.')
+    'zero_shot', None, 'Zero-shot returns to draw as reference lines: an '
+    'evaluate.py results.json or a launchers/table3.py table3.json.')
 _NUM_DEVICES = flags.DEFINE_integer(
     'num_devices', 1, 'Local devices (GPUs, TPU cores) the learner splits '
     'each batch over; --batch_size must divide by it.')
