@@ -21,6 +21,7 @@ from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents import scripted
 from jumpy_acme.agents.scripted import acting
 from jumpy_acme.agents.experiments import collection
+from jumpy_acme.testing import subprocesses
 from jumpy_acme.utils import counting
 from jumpy_acme.utils import loggers
 from tests.conftest import drain
@@ -235,20 +236,12 @@ def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
     assert event['fraction'] == pytest.approx(event['count'] /
                                               summary['items'])
   # Ctrl-C while collecting: clean exit, no manifest, refused later.
-  # A suite started in the background inherits SIGINT as ignored, and
-  # Python keeps it ignored; the child reinstates Ctrl-C's handler first
-  # (no preexec_fn: forking a process that runs JAX threads is unsafe).
   arguments = command[3:4] + ['--num_episodes=50', '--segment_length=200',
                               f'--K={K}', '--triplet=triplet1',
                               f'--output={tmp_path / "cut"}']
-  bootstrap = ('import runpy, signal, sys; '
-               'signal.signal(signal.SIGINT, signal.default_int_handler); '
-               f'sys.argv = ["collect"] + {arguments!r}; '
-               'runpy.run_module("jumpy_acme.launchers.collect", '
-               'run_name="__main__")')
-  process = subprocess.Popen([sys.executable, '-c', bootstrap],
-                             stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+  process = subprocess.Popen(subprocesses.interruptible_module(
+      'jumpy_acme.launchers.collect', arguments), stdout=subprocess.PIPE,
+      stderr=subprocess.STDOUT, text=True)
   deadline = time.time() + 120
   for line in process.stdout:
     if 'steps/s' in line and not line.startswith('[collect] 0/'):

@@ -22,6 +22,7 @@ from jumpy_acme.agents import planning
 from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.testing import fakes
 from jumpy_acme.testing import phase1
+from jumpy_acme.testing import subprocesses
 
 
 def test_skill_environment_holds_each_skill_and_sums_rewards():
@@ -226,17 +227,10 @@ def test_a_stopped_rl_run_resumes_where_it_stopped(tmp_path):
           '--min_replay_size=10', '--batch_size=8', '--policy_sizes=8',
           '--critic_sizes=8', f'--output={tmp_path / "rl"}']
   seed = tmp_path / 'rl' / 'reach_red' / 'scratch' / 'seed_0'
-  # A suite started in the background inherits SIGINT as ignored, and
-  # Python keeps it ignored: the run reinstates Ctrl-C's handler first (as
-  # test_collection.py does; no preexec_fn, JAX threads make fork unsafe).
-  bootstrap = ('import runpy, signal, sys; '
-               'signal.signal(signal.SIGINT, signal.default_int_handler); '
-               f'sys.argv = ["train_rl"] + {args[3:]!r}; '
-               'runpy.run_module("jumpy_acme.launchers.train_rl", '
-               'run_name="__main__")')
-  run = subprocess.Popen([sys.executable, '-c', bootstrap],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, start_new_session=True)
+  # Ctrl-C reaches the run even from a suite started in the background.
+  run = subprocess.Popen(subprocesses.interruptible_module(
+      'jumpy_acme.launchers.train_rl', args[3:]), stdout=subprocess.PIPE,
+      stderr=subprocess.PIPE, text=True, start_new_session=True)
   try:  # Ctrl-C (to the whole process group) after two evaluations.
     deadline = time.time() + 300
     while time.time() < deadline and run.poll() is None:

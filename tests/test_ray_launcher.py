@@ -143,7 +143,8 @@ def test_a_bad_address_fails_fast_and_tables_must_be_a_factory():
 _CTRL_C_DRIVER = r'''
 import functools, json, signal, sys
 # A suite started in the background inherits SIGINT as ignored, and Python
-# keeps it ignored: reinstate Ctrl-C's handler (as test_collection.py does).
+# keeps it ignored: reinstate Ctrl-C's handler (see
+# jumpy_acme.testing.subprocesses, which does this for launcher modules).
 signal.signal(signal.SIGINT, signal.default_int_handler)
 from jumpy_acme import ray_launcher
 from tests import launcher_workers
