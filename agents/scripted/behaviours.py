@@ -52,9 +52,10 @@ GRIPPER_BODY = 0.05  # An object's top stays below pinch z + this (m).
 WRIST_LIMIT = np.pi / 2 - 0.35  # Wrist joint angles a turn may end at.
 FINGERS_OPEN = 40.0  # Finger angle (0..255) at which they count as open.
 FINGERS_SHUT = 245.0  # Closed this far on nothing: a miss.
+SLIP_ANGLE = 12.0  # Fingers closing this much further on a held object.
 FINGER_REACH = 0.048  # Open finger pads' centres from the pinch (m).
 FINGER_CLEARANCE = 0.045  # Pad centre to another object's centre (m).
-MAX_GRASP_SHIFT = 0.012  # m (grasp_offset).
+MAX_GRASP_SHIFT = 0.005  # m (grasp_offset).
 # The basket's walls slope up from (x, y) = (0.476, -0.124) .. (0.724, 0.124)
 # at the floor: no finger pad outside.
 BASKET_INNER = np.array([[0.476, -0.124], [0.724, 0.124]])
@@ -459,25 +460,39 @@ class PickAndCarry(Behaviour):
   def reset(self):
     self.phase, self._steps, self._axis = 'start', 0, 0
     self._lost = self._held = self._blocked = self._stopped = 0
-    self._half_height = 0.025
+    self._half_height, self._angle = 0.025, 0.0
+    self._yaw, self._failed_yaw = 0.0, None
     self._hold = self._retreat_z = self._point = self._axes = None
     self._wrist = WristAligner()
 
   def _go(self, phase: str, state) -> None:
-    self.phase, self._steps = phase, 0
+    previous, self.phase, self._steps = self.phase, phase, 0
     pinch = _pinch(state)
     if phase == 'close':
       self._held = 0
-      self._hold = self._point
+      # A low object (centre less than grasp_depth above the pinch's floor):
+      # keep pressing down while closing, so the pads, which sink as they
+      # close, grip as far down its sides as the workspace box lets them.
+      obj = _position(state, self._colour)
+      self._hold = self._point.copy()
+      self._hold[2] = min(self._hold[2],
+                          obj[2] - self.config.grasp_depth)
+      self._angle = float(state[L['gripper_angle']][0])
     elif phase == 'retreat':
       self._retreat_z = max(pinch[2] + self.config.retreat_height,
                             object_top(state, self._colour) +
                             self.config.approach_clearance)
+      # The next grasp's axis, chosen now: the wrist turns to it on the
+      # way up, and the approach that follows keeps it.
+      self._axes = None
+      self._wrist.reset()
     elif phase == 'carry':
       self._lost = 0
+      self._angle = float(state[L['gripper_angle']][0])
     elif phase == 'approach':
       self._blocked = self._stopped = 0
-      self._axes = None
+      if previous != 'retreat':
+        self._axes = None
       self._wrist.reset()
 
   def act(self, state):
@@ -488,12 +503,24 @@ class PickAndCarry(Behaviour):
       self._go('carry' if _holding(state) and near else 'approach', state)
     return getattr(self, f'_{self.phase}')(state)
 
+  def _grasp_yaw(self, state) -> float:
+    """The yaw to close the fingers along; the axes are chosen once per
+    attempt (at a retreat or a fresh approach)."""
+    if self._axes is None:
+      self._axes = grasp_axes(state, self._colour)
+      # grasp_axes may rank the axes differently once the object has
+      # moved: never retry along the yaw that just failed.
+      if self._failed_yaw is not None and abs(_half_turn(
+          axis_yaw(state, self._colour, self._axes[self._axis % 2]) -
+          self._failed_yaw)) < 0.3:
+        self._axes.reverse()
+    self._yaw = axis_yaw(state, self._colour, self._axes[self._axis % 2])
+    return self._yaw
+
   def _approach(self, state):
     config = self.config
     pinch = _pinch(state)
-    if self._axes is None:  # Chosen once per approach.
-      self._axes = grasp_axes(state, self._colour)
-    yaw = axis_yaw(state, self._colour, self._axes[self._axis % 2])
+    yaw = self._grasp_yaw(state)
     error = self._wrist(state, yaw)
     ready = (abs(error) < config.yaw_tolerance and
              state[L['gripper_angle']][0] <= FINGERS_OPEN)
@@ -504,13 +531,17 @@ class PickAndCarry(Behaviour):
     # The open fingers touch something on both sides (the sensor's outward
     # grasp), or stall above the grasp point: they are on the object, too
     # long along this axis; try the other one.
-    stalled = (ready and horizontal < 0.01 and pinch[2] > point[2] + 0.01 and
-               abs(state[L['tcp_velocity_linear']][2]) < 0.005)
+    # (Commanded down at >= 0.04 m/s there, a pad resting on an edge
+    # creeps at about 0.005 m/s.)
+    stalled = (ready and horizontal < 0.012 and
+               pinch[2] > point[2] + 0.008 and
+               abs(state[L['tcp_velocity_linear']][2]) < 0.01)
     self._blocked = self._blocked + 1 if stalled else 0
     touching = ready and state[L['grasp']][0] == OUTWARD_GRASP
-    if self._blocked >= 5 or touching:
+    if self._blocked >= 8 or touching:
       # Not ready while the wrist turns: the fingers rise above the top.
       self._axis += 1
+      self._failed_yaw = yaw
       self._go('approach', state)
       return self._move(state, pinch + [0.0, 0.0, 0.01], OPEN)
     # Close within close_height above the grasp point (the pinch keeps
@@ -531,8 +562,12 @@ class PickAndCarry(Behaviour):
         error, _travel(state, point)))
 
   def _close(self, state):
-    # Lift once the fingers hold the object and have stopped closing.
-    still = abs(state[L['gripper_velocity']][0]) <= 2
+    # Lift once the fingers hold the object and have stopped closing: the
+    # angle steady between steps (the velocity reading drops to 2 while
+    # the pads still slide over a low object's edge).
+    angle = float(state[L['gripper_angle']][0])
+    still = abs(angle - self._angle) <= 1.5
+    self._angle = angle
     self._held = self._held + 1 if _holding(state) and still else 0
     if self._held >= 2:
       obj = _position(state, self._colour)
@@ -544,6 +579,7 @@ class PickAndCarry(Behaviour):
               state[L['gripper_angle']][0] >= FINGERS_SHUT)
     if missed:
       self._axis += 1
+      self._failed_yaw = self._yaw
       self._go('retreat', state)
       return self._retreat(state)
     return self._move(state, self._hold, CLOSE)
@@ -557,7 +593,10 @@ class PickAndCarry(Behaviour):
       return self._approach(state)
     target = np.clip(np.r_[pinch[:2], self._retreat_z], PINCH_LOW,
                      PINCH_HIGH)
-    return self._move(state, target, OPEN)
+    rotation = 0.0
+    if pinch[2] > object_top(state, self._colour) + 0.005:  # Pads clear.
+      rotation = self._turn(self._wrist(state, self._grasp_yaw(state)))
+    return self._move(state, target, OPEN, rotation=rotation)
 
   def _carry_target(self, state, goal) -> np.ndarray:
     """The pinch's target that brings the held object towards `goal`:
@@ -589,7 +628,17 @@ class PickAndCarry(Behaviour):
     self._lost = 0 if _holding(state) else self._lost + 1
     return self._lost >= 3
 
+  def _slipping(self, state) -> bool:
+    """The fingers close further on the held object: it slides out from
+    between them (a wedge, a grip on an edge); that grasp axis failed."""
+    return state[L['gripper_angle']][0] > self._angle + SLIP_ANGLE
+
   def _carry(self, state):
+    if self._slipping(state):
+      self._axis += 1
+      self._failed_yaw = self._yaw
+      self._go('retreat', state)
+      return self._retreat(state)
     if self._lost_grasp(state):
       self._go('retreat', state)
       return self._retreat(state)
