@@ -7,6 +7,12 @@ r"""Table 3 from evaluation runs, with our ceilings and the paper's numbers.
 Reads each run's episodes.jsonl (finished episodes only, so it works while
 runs are still going), prints the table and the issue's goals, and writes
 <output>.md and <output>.json.
+
+A stored table against new ceilings (after bench/ceilings.py ran again),
+without its evaluation runs: each cell's mean, SE and count are kept.
+
+  python -m jumpy_acme.launchers.table3 --table=docs/tables/table3.json \
+      --ceilings=docs/tables/ceilings.json --output=docs/tables/table3
 """
 
 import json
@@ -26,20 +32,29 @@ _CEILINGS = flags.DEFINE_string(
 _OUTPUT = flags.DEFINE_string('output', None,
                               'Writes <output>.md and <output>.json.')
 _TASKS = flags.DEFINE_list('tasks', None, 'Rows (default: every task run).')
+_TABLE = flags.DEFINE_string(
+    'table', None, 'Instead of --evaluations: a stored table\'s JSON '
+    '(<output>.json of an earlier run), rebuilt against --ceilings.')
 
 
 def main(argv):
   del argv
-  if not _EVALUATIONS.value:
-    raise app.UsageError('--evaluations: expected at least one directory.')
+  if bool(_EVALUATIONS.value) == bool(_TABLE.value):
+    raise app.UsageError('expected either --evaluations (directories) or '
+                         '--table (a stored table\'s JSON), not both or '
+                         'neither.')
   try:
-    returns = table3.read_returns(_EVALUATIONS.value)
     ceilings = table3.load_ceilings(_CEILINGS.value)
-  except (FileNotFoundError, json.JSONDecodeError) as e:
+    if _TABLE.value:
+      result = table3.build_from_cells(table3.read_cells(_TABLE.value),
+                                       ceilings, _TASKS.value)
+    else:
+      returns = table3.read_returns(_EVALUATIONS.value)
+      if not returns:
+        raise app.UsageError('--evaluations: no finished episodes yet.')
+      result = table3.build(returns, ceilings, _TASKS.value)
+  except (FileNotFoundError, ValueError) as e:  # JSONDecodeError included.
     raise app.UsageError(str(e)) from e
-  if not returns:
-    raise app.UsageError('--evaluations: no finished episodes yet.')
-  result = table3.build(returns, ceilings, _TASKS.value)
   text = result['markdown'] + '\n\nGoals:\n' + table3.goals_text(result)
   print(text)
   if _OUTPUT.value:

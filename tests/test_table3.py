@@ -59,3 +59,26 @@ def test_one_episode_cannot_beat_anything_by_two_standard_errors(tmp_path):
 def test_missing_directory_is_named(tmp_path):
   with pytest.raises(FileNotFoundError, match='no episodes.jsonl in'):
     table3.read_returns([str(tmp_path / 'nowhere')])
+
+
+def test_a_stored_table_is_rebuilt_against_new_ceilings(tmp_path):
+  one = tmp_path / 'apl1'
+  _write(one, table3.RANDOM_HL, 'random_hl', 1, 'lift_red', [0., 10., 20.])
+  _write(one, table3.JUMPY, 'planning', 1, 'lift_red', [100., 120., 140.])
+  first = table3.build(table3.read_returns([str(one)]),
+                       {'lift_red': {'mean': 400.0, 'se': 5.0}})
+  stored = tmp_path / 'table3.json'
+  stored.write_text(json.dumps(
+      {k: v for k, v in first.items() if k != 'markdown'}))
+  # New ceilings, same episodes: the cells stay, the fractions follow.
+  again = table3.build_from_cells(table3.read_cells(str(stored)),
+                                  {'lift_red': {'mean': 200.0, 'se': 4.0}})
+  assert again['cells'] == first['cells']
+  assert '120.0 +- 11.5 (0.30)' in first['markdown']
+  assert '120.0 +- 11.5 (0.60)' in again['markdown']
+  assert '200.0 +- 4.0' in again['markdown']
+  np.testing.assert_allclose(
+      again['goals'][1]['jumpy_fraction_of_ceiling']['lift_red'], 0.6)
+  stored.write_text(json.dumps({'tasks': ['lift_red']}))
+  with pytest.raises(ValueError, match='holds no "cells"'):
+    table3.read_cells(str(stored))

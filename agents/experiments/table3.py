@@ -67,16 +67,43 @@ def load_ceilings(path: str) -> Dict[str, Dict[str, float]]:
           if isinstance(values, dict) and 'scripted' in values}
 
 
+def read_cells(path: str) -> Dict[Cell, Dict[str, float]]:
+  """{(label, apl, task): {'mean', 'std', 'se', 'n'}} from a table JSON
+  that `build` wrote (<output>.json): a stored table, to be rebuilt against
+  new ceilings without its evaluation runs."""
+  with open(path) as f:
+    data = json.load(f)
+  if not isinstance(data, dict) or not isinstance(data.get('cells'), dict):
+    raise ValueError(f'table: {path!r} holds no "cells" mapping (expected '
+                     'the <output>.json the table3 launcher writes).')
+  cells = {}
+  for key, stats in data['cells'].items():
+    label, apl, task = key.split('|')
+    missing = {'mean', 'se', 'n'} - set(stats)
+    if missing:
+      raise ValueError(f'table: cell {key!r} in {path!r} lacks '
+                       f'{sorted(missing)}.')
+    cells[label, int(apl), task] = dict(stats)
+  return cells
+
+
 def build(returns: Mapping[Cell, Sequence[float]],
           ceilings: Mapping[str, Mapping[str, float]],
           tasks: Optional[Sequence[str]] = None) -> Dict:
-  """Cells, goals and the Markdown table."""
-  apls = sorted({apl for _, apl, _ in returns})
+  """Cells, goals and the Markdown table, from per-episode returns."""
+  return build_from_cells({cell: summary(r) for cell, r in returns.items()},
+                          ceilings, tasks)
+
+
+def build_from_cells(cells: Mapping[Cell, Mapping[str, float]],
+                     ceilings: Mapping[str, Mapping[str, float]],
+                     tasks: Optional[Sequence[str]] = None) -> Dict:
+  """Cells, goals and the Markdown table, from each cell's summary."""
+  apls = sorted({apl for _, apl, _ in cells})
   labels = [label for label in (RANDOM_HL, JUMPY, K1)
-            if any(cell[0] == label for cell in returns)]
+            if any(cell[0] == label for cell in cells)]
   tasks = list(tasks or [t for t in paper_results.TASKS
-                         if any(cell[2] == t for cell in returns)])
-  cells = {cell: summary(r) for cell, r in returns.items()}
+                         if any(cell[2] == t for cell in cells)])
   columns = [(label, apl) for apl in apls for label in labels
              if any((label, apl, t) in cells for t in tasks)]
 
