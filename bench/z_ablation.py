@@ -42,6 +42,10 @@ VARIANTS = {
     'hide_dynamics_free_bits_0.5': [f'--action_input_hidden={DYNAMICS}',
                                     '--free_bits=0.5'],
     'beta_a_1000': [PAPER, '--beta_a=1000'],
+    # The gripper's own state too: the fingers' angle and the grasp sensor
+    # (whether to keep closing can then only come from z and the scene).
+    'hide_dynamics_gripper': [
+        f'--action_input_hidden={DYNAMICS},gripper_angle,grasp'],
 }
 
 
