@@ -460,7 +460,8 @@ class PickAndCarry(Behaviour):
   def reset(self):
     self.phase, self._steps, self._axis = 'start', 0, 0
     self._lost = self._held = self._blocked = self._stopped = 0
-    self._half_height, self._angle = 0.025, 0.0
+    self._half_height = 0.025
+    self._last_angle = self._held_angle = 0.0
     self._yaw, self._failed_yaw = 0.0, None
     self._hold = self._retreat_z = self._point = self._axes = None
     self._wrist = WristAligner()
@@ -470,14 +471,15 @@ class PickAndCarry(Behaviour):
     pinch = _pinch(state)
     if phase == 'close':
       self._held = 0
-      # A low object (centre less than grasp_depth above the pinch's floor):
-      # keep pressing down while closing, so the pads, which sink as they
-      # close, grip as far down its sides as the workspace box lets them.
+      # Keep pressing down to grasp_depth below the object's centre while
+      # closing: for a low object (the grasp point clipped to the box) the
+      # pads, which sink as they close, grip further down its sides.
+      # (This also drops the gripper-body clearance of reach_point.)
       obj = _position(state, self._colour)
       self._hold = self._point.copy()
       self._hold[2] = min(self._hold[2],
                           obj[2] - self.config.grasp_depth)
-      self._angle = float(state[L['gripper_angle']][0])
+      self._last_angle = float(state[L['gripper_angle']][0])
     elif phase == 'retreat':
       self._retreat_z = max(pinch[2] + self.config.retreat_height,
                             object_top(state, self._colour) +
@@ -488,7 +490,7 @@ class PickAndCarry(Behaviour):
       self._wrist.reset()
     elif phase == 'carry':
       self._lost = 0
-      self._angle = float(state[L['gripper_angle']][0])
+      self._held_angle = float(state[L['gripper_angle']][0])
     elif phase == 'approach':
       self._blocked = self._stopped = 0
       if previous != 'retreat':
@@ -517,6 +519,12 @@ class PickAndCarry(Behaviour):
     self._yaw = axis_yaw(state, self._colour, self._axes[self._axis % 2])
     return self._yaw
 
+  def _axis_failed(self) -> None:
+    """The grasp along the current yaw failed: the next one takes the
+    other axis, and never this yaw (_grasp_yaw)."""
+    self._axis += 1
+    self._failed_yaw = self._yaw
+
   def _approach(self, state):
     config = self.config
     pinch = _pinch(state)
@@ -540,8 +548,7 @@ class PickAndCarry(Behaviour):
     touching = ready and state[L['grasp']][0] == OUTWARD_GRASP
     if self._blocked >= 8 or touching:
       # Not ready while the wrist turns: the fingers rise above the top.
-      self._axis += 1
-      self._failed_yaw = yaw
+      self._axis_failed()
       self._go('approach', state)
       return self._move(state, pinch + [0.0, 0.0, 0.01], OPEN)
     # Close within close_height above the grasp point (the pinch keeps
@@ -566,8 +573,8 @@ class PickAndCarry(Behaviour):
     # angle steady between steps (the velocity reading drops to 2 while
     # the pads still slide over a low object's edge).
     angle = float(state[L['gripper_angle']][0])
-    still = abs(angle - self._angle) <= 1.5
-    self._angle = angle
+    still = abs(angle - self._last_angle) <= 1.5
+    self._last_angle = angle
     self._held = self._held + 1 if _holding(state) and still else 0
     if self._held >= 2:
       obj = _position(state, self._colour)
@@ -578,8 +585,7 @@ class PickAndCarry(Behaviour):
     missed = (self._steps > self.config.close_steps or
               state[L['gripper_angle']][0] >= FINGERS_SHUT)
     if missed:
-      self._axis += 1
-      self._failed_yaw = self._yaw
+      self._axis_failed()
       self._go('retreat', state)
       return self._retreat(state)
     return self._move(state, self._hold, CLOSE)
@@ -631,12 +637,11 @@ class PickAndCarry(Behaviour):
   def _slipping(self, state) -> bool:
     """The fingers close further on the held object: it slides out from
     between them (a wedge, a grip on an edge); that grasp axis failed."""
-    return state[L['gripper_angle']][0] > self._angle + SLIP_ANGLE
+    return state[L['gripper_angle']][0] > self._held_angle + SLIP_ANGLE
 
   def _carry(self, state):
     if self._slipping(state):
-      self._axis += 1
-      self._failed_yaw = self._yaw
+      self._axis_failed()
       self._go('retreat', state)
       return self._retreat(state)
     if self._lost_grasp(state):
