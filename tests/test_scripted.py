@@ -188,3 +188,22 @@ def test_make_controller_covers_the_evaluation_tasks_and_names_bad_ones():
   with pytest.raises(ValueError, match=r"task_name: expected one of \["
                      r"'reach_red'.*'lift_green'\], got 'fly'"):
     behaviours.make_controller('fly')
+
+
+@pytest.mark.parametrize('centre, hold', [
+    # A 15 cm stick standing on the floor (z 0.0498): top at 0.2002; the
+    # gripper's body (5 cm above the pinch) stays clear of it.
+    (0.125, 0.2002 - 0.05),
+    # A 2.2 cm low object: the pinch presses to grasp_depth (1.2 cm) below
+    # its centre, under the workspace box's floor that clips the approach.
+    (0.061, 0.061 - 0.012),
+])
+def test_closing_presses_low_objects_down_and_keeps_clear_of_tall_tops(
+    centre, hold):
+  pick = behaviours.make_behaviour('lift_red', behaviours.noise_free())
+  state = _synthetic(0.0, (0.6, 0.0, 0.2))
+  state[L['red_pose_pos']] = [0.6, 0.0, centre]
+  pick(state)
+  assert pick.phase == 'approach'
+  pick._go('close', state)
+  np.testing.assert_allclose(pick._hold[2], hold, atol=1e-3)

@@ -263,8 +263,16 @@ def reach_point(state, colour: str, depth: float,
   (moved horizontally by `offset`), but high enough that the gripper's
   body clears its top, inside the box."""
   obj = _position(state, colour)
-  z = max(obj[2] - depth, object_top(state, colour) - GRIPPER_BODY)
+  z = grasp_height(state, colour, depth)
   return np.clip(np.r_[obj[:2] + offset, z], PINCH_LOW, PINCH_HIGH)
+
+
+def grasp_height(state, colour: str, depth: float) -> float:
+  """The pinch height (m) to grasp an object at: `depth` below its centre,
+  but high enough that the gripper's body clears its top. Not clipped to
+  the workspace box: below PINCH_LOW for a low object."""
+  obj = _position(state, colour)
+  return max(obj[2] - depth, object_top(state, colour) - GRIPPER_BODY)
 
 
 def approach_target(config: config_lib.ScriptedConfig, state, colour: str,
@@ -471,14 +479,14 @@ class PickAndCarry(Behaviour):
     pinch = _pinch(state)
     if phase == 'close':
       self._held = 0
-      # Keep pressing down to grasp_depth below the object's centre while
-      # closing: for a low object (the grasp point clipped to the box) the
-      # pads, which sink as they close, grip further down its sides.
-      # (This also drops the gripper-body clearance of reach_point.)
-      obj = _position(state, self._colour)
+      # Keep pressing down to the unclipped grasp height while closing:
+      # for a low object (the grasp point clipped to the box) the pads,
+      # which sink as they close, grip further down its sides. A tall
+      # object's point is not clipped, so the gripper's body still clears
+      # its top.
       self._hold = self._point.copy()
-      self._hold[2] = min(self._hold[2],
-                          obj[2] - self.config.grasp_depth)
+      self._hold[2] = min(self._hold[2], grasp_height(
+          state, self._colour, self.config.grasp_depth))
       self._last_angle = float(state[L['gripper_angle']][0])
     elif phase == 'retreat':
       self._retreat_z = max(pinch[2] + self.config.retreat_height,
