@@ -31,8 +31,8 @@ import time
 # Dynamic parts of the state: what the ongoing motion can be read from.
 DYNAMICS = 'joint_velocities,joint_torques,tcp_velocity,gripper_velocity'
 
-# Each variant names every flag it differs from the paper in (the
-# launcher's own default hides the dynamics).
+# Each variant names every flag it differs from the paper in, so none
+# depends on the launcher's default (since 2026-12-02 hide_dynamics_gripper).
 PAPER = '--action_input_hidden='
 VARIANTS = {
     'baseline': [PAPER],

@@ -53,12 +53,16 @@ _FREE_BITS = flags.DEFINE_float(
     'free_bits', 0.0, 'Nats of KL per latent dimension left unpenalised.')
 # Measured (docs/phase1.md, "Making z matter"): hidden from the action
 # decoder, the state's velocities and torques no longer tell it the ongoing
-# motion, so z steers it (Random-HL moves twice as far and closes the
-# gripper); the paper's setting is --action_input_hidden= (empty).
+# motion, so z steers it (Random-HL moves twice as far); with the fingers'
+# angle and grasp sensor hidden too, the gripper command follows z (99 % of
+# near-object states, against 31 %) and planning scores higher on reach,
+# lift and hover at equal training. The paper's setting is
+# --action_input_hidden= (empty).
 DYNAMICS = ('joint_velocities', 'joint_torques', 'tcp_velocity',
             'gripper_velocity')
+GRIPPER = ('gripper_angle', 'grasp')
 _HIDE = flags.DEFINE_list(
-    'action_input_hidden', list(DYNAMICS),
+    'action_input_hidden', list(DYNAMICS + GRIPPER),
     'State parts (names in environments/rgb_stacking/layout.py) the '
     'action decoder does not see; empty (--action_input_hidden=): the '
     'whole state, as the paper.')
