@@ -266,3 +266,42 @@ def test_a_stopped_rl_run_resumes_where_it_stopped(tmp_path):
 def _evaluation_rows(seed_dir):
   from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
   return rl.read_evaluations(str(seed_dir / 'evaluation.csv'))
+
+
+def test_a_run_refuses_to_resume_with_other_settings_or_another_model(
+    tmp_path):
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
+  model = tmp_path / 'model'
+  model.mkdir()
+  (model / 'model.npz').write_bytes(b'\x00' * 64)
+  copy = tmp_path / 'copy'
+  copy.mkdir()
+  (copy / 'model.npz').write_bytes(b'\x00' * 64)
+  first = rl.phase1_fingerprint(str(model))
+  assert first == rl.phase1_fingerprint(str(copy))  # Contents, not paths.
+  (model / 'model.npz').write_bytes(b'\x00' * 63 + b'\x01')
+  assert rl.phase1_fingerprint(str(model)) != first
+  assert rl.phase1_fingerprint(None) is None
+
+  def settings(**changes):
+    config = harnessing.HarnessingConfig(method='scratch', task='reach_red',
+                                         **changes)
+    return rl.run_settings(config)
+
+  out = tmp_path / 'run'
+  out.mkdir()
+  rl.check_resumable(str(out), settings())  # Nothing stored: a fresh run.
+  with open(out / 'config.json', 'w') as f:
+    json.dump(settings(), f)
+  rl.check_resumable(str(out), settings())
+  rl.check_resumable(str(out), settings(env_steps=200_000))  # More budget.
+  with pytest.raises(ValueError, match=r'dmpo\.samples_per_insert: started '
+                     r'with 32\.0, now 320\.0'):
+    rl.check_resumable(str(out), settings(dmpo=dmpo.DMPOConfig(
+        samples_per_insert=320.0)))
+  stored = settings()
+  stored['phase1_fingerprint'] = first
+  with open(out / 'config.json', 'w') as f:
+    json.dump(stored, f)
+  with pytest.raises(ValueError, match='phase1_fingerprint: started with'):
+    rl.check_resumable(str(out), settings())

@@ -17,6 +17,7 @@ curve has the same x axis. Worker functions run in their own processes
 
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 import time
@@ -263,6 +264,68 @@ def resume_state(output_dir: str) -> Optional[Dict[str, float]]:
   return counts
 
 
+# Settings a resumed run may change: a larger budget continues the curve.
+RESUMABLE_CHANGES = ('env_steps',)
+
+
+def phase1_fingerprint(path: Optional[str]) -> Optional[str]:
+  """sha256 over the files of a phase-1 checkpoint directory (relative
+  paths and contents): a shipped model replaced, or a run trained further,
+  under the same path changes it. None without a checkpoint (scratch)."""
+  if not path:
+    return None
+  digest = hashlib.sha256()
+  for root, dirs, files in os.walk(path):
+    dirs.sort()
+    for name in sorted(files):
+      full = os.path.join(root, name)
+      digest.update(os.path.relpath(full, path).encode() + b'\0')
+      with open(full, 'rb') as f:
+        for block in iter(lambda f=f: f.read(1 << 20), b''):
+          digest.update(block)
+  return digest.hexdigest()
+
+
+def run_settings(config: config_lib.HarnessingConfig) -> Dict[str, Any]:
+  """What output_dir/config.json holds: the config (as JSON types) and the
+  phase-1 model's fingerprint."""
+  settings = json.loads(json.dumps(dataclasses.asdict(config), default=str))
+  settings['phase1_fingerprint'] = phase1_fingerprint(
+      config.phase1_checkpoint)
+  return settings
+
+
+def check_resumable(output_dir: str, settings: Dict[str, Any]) -> None:
+  """Refuses to resume a run with other settings than it started with (a
+  curve would silently mix two settings, or two phase-1 models); raises
+  ValueError naming each field, its stored and its new value. Runs that
+  predate the fingerprint are compared without it."""
+  path = os.path.join(output_dir, 'config.json')
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    stored = json.load(f)
+
+  def differences(old, new, prefix=''):
+    for key in sorted(set(old) | set(new)):
+      name = prefix + key
+      if name in RESUMABLE_CHANGES or (
+          key == 'phase1_fingerprint' and key not in old):
+        continue
+      a, b = old.get(key, '<absent>'), new.get(key, '<absent>')
+      if isinstance(a, dict) and isinstance(b, dict):
+        yield from differences(a, b, name + '.')
+      elif a != b:
+        yield f'{name}: started with {a!r}, now {b!r}'
+
+  found = list(differences(stored, settings))
+  if found:
+    raise ValueError(
+        f'{output_dir} holds a run started with other settings; resuming '
+        'would mix them in one curve. Use another --output, or delete the '
+        'directory to start over. Differences: ' + '; '.join(found) + '.')
+
+
 def _write_progress(output_dir: str, counts: Dict[str, float]) -> None:
   path = os.path.join(output_dir, PROGRESS_FILE)
   with open(path + '.tmp', 'w') as f:
@@ -360,8 +423,11 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
   (default: the local one; launcher.make_launcher('ray', ...) for Ray),
   with each group's resources on a cluster."""
   os.makedirs(output_dir, exist_ok=True)
+  settings = run_settings(config)
+  if resume_state(output_dir) is not None:
+    check_resumable(output_dir, settings)
   with open(os.path.join(output_dir, 'config.json'), 'w') as f:
-    json.dump(dataclasses.asdict(config), f, indent=1, default=str)
+    json.dump(settings, f, indent=1)
   make_launcher = make_launcher or LocalLauncher
   launcher = make_launcher(tables=functools.partial(make_tables, config),
                            counter_keys=COUNTER_KEYS)
