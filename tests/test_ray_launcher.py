@@ -90,8 +90,11 @@ def test_a_killed_actor_is_restarted_by_ray_with_no_partial_item(local_ray):
     killed = []
 
     def kill_once(counts):
-      if counts['actor_steps'] > 20 and not killed:
-        victim = launcher.worker_pids()['actor-0'][0]
+      # Under load actor-1 can step 20 times before actor-0's process has
+      # started and registered: wait for actor-0 too.
+      pids = launcher.worker_pids() if not killed else {}
+      if counts['actor_steps'] > 20 and 'actor-0' in pids:
+        victim = pids['actor-0'][0]
         os.kill(victim, signal.SIGKILL)
         killed.append(victim)
 
