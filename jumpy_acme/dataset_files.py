@@ -84,7 +84,8 @@ def statistics(observations: np.ndarray) -> Dict[str, Dict[str, List[float]]]:
   return {'state': states.result(), 'delta': deltas.result()}
 
 
-def _sha256(path: str) -> str:
+def sha256(path: str) -> str:
+  """The hex sha256 of one file's contents (read in 1 MiB blocks)."""
   digest = hashlib.sha256()
   with open(path, 'rb') as f:
     for block in iter(lambda: f.read(1 << 20), b''):
@@ -182,7 +183,7 @@ class SnippetWriter:
     np.savez(temporary, **shard)
     os.replace(temporary, path)
     self._shards.append({'file': name, 'items': count,
-                         'sha256': _sha256(path)})
+                         'sha256': sha256(path)})
 
   def close(self, metadata: Optional[Mapping[str, Any]] = None) -> str:
     """Writes the last shard and the manifest; returns the manifest path."""
@@ -357,7 +358,7 @@ def load(directory: str, verify: bool = True) -> SnippetDataset:
     shard_path = os.path.join(directory, shard['file'])
     if not os.path.exists(shard_path):
       raise IncompleteDatasetError(f'dataset: shard {shard_path} is missing.')
-    if verify and _sha256(shard_path) != shard['sha256']:
+    if verify and sha256(shard_path) != shard['sha256']:
       raise IncompleteDatasetError(
           f'dataset: shard {shard_path} does not match its SHA-256 in the '
           'manifest (corrupted or replaced).')

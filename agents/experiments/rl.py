@@ -27,6 +27,7 @@ import jax
 import numpy as np
 import reverb
 
+from jumpy_acme import dataset_files
 from jumpy_acme import environment_loop
 from jumpy_acme import replay
 from jumpy_acme import specs
@@ -279,10 +280,8 @@ def phase1_fingerprint(path: Optional[str]) -> Optional[str]:
     dirs.sort()
     for name in sorted(files):
       full = os.path.join(root, name)
-      digest.update(os.path.relpath(full, path).encode() + b'\0')
-      with open(full, 'rb') as f:
-        for block in iter(lambda f=f: f.read(1 << 20), b''):
-          digest.update(block)
+      digest.update(f'{os.path.relpath(full, path)}\0'
+                    f'{dataset_files.sha256(full)}\0'.encode())
   return digest.hexdigest()
 
 
@@ -424,7 +423,8 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
   with each group's resources on a cluster."""
   os.makedirs(output_dir, exist_ok=True)
   settings = run_settings(config)
-  if resume_state(output_dir) is not None:
+  initial = resume_state(output_dir)
+  if initial is not None:
     check_resumable(output_dir, settings)
   with open(os.path.join(output_dir, 'config.json'), 'w') as f:
     json.dump(settings, f, indent=1)
@@ -444,7 +444,6 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
                        config=config, output_dir=output_dir,
                        resources=actor_resources)
   total = len(evaluation_points(config))
-  initial = resume_state(output_dir)
   if initial is not None:
     print(f'[train_rl] {config.method} seed {config.seed}: resuming at '
           f'{int(initial["env_steps"]):,} env steps, '
