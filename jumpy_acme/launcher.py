@@ -5,8 +5,9 @@ processes (N actors, optionally a learner and evaluators), a counter shared
 by all of them, and a stop signal. The launcher's own process watches the
 counter, calls a progress hook (which may also do work, such as draining a
 queue to disk), restarts an actor process that dies, and shuts everything
-down cleanly on a stop condition, on Ctrl-C, or when a worker fails for
-good. Parameters reach workers through the Reverb variable store
+down cleanly on a stop condition, on Ctrl-C or SIGTERM (what `timeout`,
+`kill` and batch schedulers send), or when a worker fails for good.
+Parameters reach workers through the Reverb variable store
 (jumpy_acme.variables): workers get the server's address.
 
   def actor(context, **kwargs):        # A top-level (picklable) function.
@@ -21,6 +22,8 @@ good. Parameters reach workers through the Reverb variable store
 
 import dataclasses
 import multiprocessing
+import signal
+import threading
 import time
 import traceback
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -67,8 +70,18 @@ class WorkerContext:
   stop: Any            # multiprocessing.Event: set when the program stops.
 
 
+def _stop_on_sigterm(signum, frame):
+  """SIGTERM handler: stops like Ctrl-C does (KeyboardInterrupt, so
+  `finally` blocks run: a learner checkpoints), once; a second SIGTERM
+  while that cleanup runs is ignored (SIGKILL still ends the process)."""
+  del frame
+  signal.signal(signal.SIGTERM, signal.SIG_IGN)
+  raise KeyboardInterrupt(f'signal {signum}')
+
+
 def _worker_main(fn, context: WorkerContext, kwargs):
   """Entry point of every worker process (NOT jittable: process glue)."""
+  signal.signal(signal.SIGTERM, _stop_on_sigterm)
   try:
     fn(context, **kwargs)
   except KeyboardInterrupt:
@@ -183,9 +196,11 @@ class LocalLauncher:
           ) -> Dict[str, float]:
     """Starts everything, waits for `stop_when(counts)`, shuts down.
 
-    Also stops when every worker has exited by itself. Ctrl-C stops the
-    program cleanly (workers finish or are terminated, the server stops)
-    and sets `interrupted`; the counts so far are returned.
+    Also stops when every worker has exited by itself. Ctrl-C or SIGTERM
+    (to this process or its whole process group) stops the program
+    cleanly (workers run their cleanup, so a learner checkpoints; those
+    that hang are killed; the server stops) and sets `interrupted`; the
+    counts so far are returned.
 
     Args:
       stop_when: called with the counts every `poll_s` seconds.
@@ -202,6 +217,9 @@ class LocalLauncher:
     """
     if initial_counts:
       self.counter.increment(**initial_counts)
+    handles_sigterm = threading.current_thread() is threading.main_thread()
+    if handles_sigterm:  # (Python may install handlers there only.)
+      previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
       if self._tables:
         self.server = reverb.Server(self._tables, port=self._port)
@@ -227,6 +245,9 @@ class LocalLauncher:
     finally:
       # After Ctrl-C nothing more is polled: the user wants out.
       self._shutdown(None if self.interrupted else on_poll, poll_s)
+      if handles_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None
+                      else previous)
     return self.counter.get_counts()
 
   def _supervise(self) -> bool:
@@ -278,8 +299,11 @@ class LocalLauncher:
         if process.is_alive():
           logging.warning('Terminating %s, which did not stop in time.',
                           process.name)
-          process.terminate()
+          process.terminate()  # Its cleanup gets 5 more seconds.
           process.join(timeout=5)
+          if process.is_alive():
+            process.kill()
+            process.join()
     if on_poll is not None:
       on_poll(self.counter.get_counts())  # The last items.
     if self.server is not None:

@@ -10,8 +10,9 @@ Finetune), with learning curves (paper, Table 1, Figures 3-4).
 Each seed is one local distributed program (Reverb, --num_actors actor
 processes, the learner, the evaluator; agents/harnessing/rl.py)
 that stops after the evaluation at --env_steps primitive environment steps.
-The learner checkpoints to --output/<method>/seed_<s>/learner and a rerun
-resumes from it. Output in --output/<method>: per-seed evaluation.csv and
+The learner checkpoints to --output/<method>/seed_<s>/learner (also on
+Ctrl-C and SIGTERM) and a rerun resumes from it (docs/phase2.md says what
+a resume keeps). Output in --output/<method>: per-seed evaluation.csv and
 learner.jsonl, curve.csv (mean +- std over seeds of the evaluation return
 against environment steps) and curve.png, drawing every method found under
 --output (so a second method's run adds to the same plot) and, from
@@ -241,10 +242,6 @@ def main(argv):
     if os.path.exists(os.path.join(seed_dir, 'done.json')):
       print(f'[train_rl] seed {seed}: finished earlier, skipped.')
       continue
-    if rl.resume_state(seed_dir) is None and os.path.exists(
-        os.path.join(seed_dir, rl.EVALUATION_FILE)):
-      # Rows without the counts they were made at cannot be continued.
-      os.remove(os.path.join(seed_dir, rl.EVALUATION_FILE))
     counts = rl.run(config, seed_dir, _NUM_ACTORS.value,
                     make_launcher=launcher_flags.make,
                     actor_resources=launcher_flags.actor(),

@@ -87,3 +87,18 @@ def make_queue_tables(name: str = 't', size: int = 100):
   """A picklable table factory (the Ray launcher builds tables remotely)."""
   import reverb  # pylint: disable=g-import-not-at-top
   return [reverb.Table.queue(name, size)]
+
+
+def stubborn_worker(context, path: str):
+  """Ignores the stop event (a learner inside a long step) and writes
+  `path` in its cleanup, as a learner writes its checkpoint; `path`.started
+  says it is running."""
+  with open(f'{path}.started.{context.index}', 'w') as f:
+    f.write('started')
+  try:
+    while True:
+      context.counter.increment(actor_steps=1)
+      time.sleep(0.01)
+  finally:
+    with open(f'{path}.{context.index}', 'w') as f:
+      f.write('cleaned up')

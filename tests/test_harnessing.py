@@ -305,3 +305,46 @@ def test_a_run_refuses_to_resume_with_other_settings_or_another_model(
     json.dump(stored, f)
   with pytest.raises(ValueError, match='phase1_fingerprint: started with'):
     rl.check_resumable(str(out), settings())
+
+
+def test_a_stopped_run_without_a_learner_checkpoint_starts_the_seed_again(
+    tmp_path):
+  from jumpy_acme import checkpointing  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
+  config = harnessing.HarnessingConfig(method='scratch', task='reach_red')
+  out = tmp_path / 'seed_0'
+  out.mkdir()
+
+  def stopped_run():  # What a run killed at 42,420 env steps leaves.
+    with open(out / 'config.json', 'w') as f:
+      json.dump(rl.run_settings(config), f)
+    with open(out / 'progress.json', 'w') as f:
+      json.dump({'counts': {'env_steps': 42420, 'learner_steps': 316}}, f)
+    (out / 'evaluation.csv').write_text(
+        'env_steps,return\n0,142.0\n10000,163.0\n')
+    (out / 'learner.jsonl').write_text('{"loss": 1.0}\n')
+
+  stopped_run()
+  assert rl.learner_checkpoint_step(str(out)) is None
+  assert rl.prepare_resume(config, str(out)) is None  # From 0 again.
+  assert not (out / 'progress.json').exists()
+  assert not (out / 'evaluation.csv').exists()
+  assert not (out / 'learner.jsonl').exists()
+  assert (out / 'config.json').exists()
+
+  # With a learner checkpoint the run continues where it stopped.
+  stopped_run()
+  manager = checkpointing.CheckpointManager(
+      str(out / 'learner'), config=dmpo.DMPOConfig())
+  manager.save(300, state={'w': np.zeros(2, np.float32)})
+  assert rl.learner_checkpoint_step(str(out)) == 300
+  initial = rl.prepare_resume(config, str(out))
+  assert initial == {'env_steps': 42420.0, 'learner_steps': 316.0,
+                     'evaluations': 2.0}
+  assert (out / 'evaluation.csv').exists()
+
+  # Leftovers without counts (a learner from an earlier, lost run) go too.
+  (out / 'progress.json').unlink()
+  assert rl.prepare_resume(config, str(out)) is None
+  assert rl.learner_checkpoint_step(str(out)) is None
+  assert not (out / 'evaluation.csv').exists()

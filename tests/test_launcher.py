@@ -60,6 +60,44 @@ def test_a_killed_actor_is_restarted():
 
 
 @pytest.mark.integration
+def test_sigterm_to_the_process_group_stops_like_ctrl_c(tmp_path):
+  # What `timeout` or a batch scheduler does: SIGTERM to every process.
+  # Each worker runs its cleanup (a learner's checkpoint) instead of dying.
+  recorded = []
+  previous = signal.signal(signal.SIGTERM,
+                           lambda *_: recorded.append('test handler'))
+  try:
+    launcher = launcher_lib.LocalLauncher(tables=[_table()],
+                                          counter_keys=('actor_steps',),
+                                          shutdown_timeout_s=10)
+    launcher.add_workers('learner', launcher_workers.stubborn_worker,
+                         num=2, path=str(tmp_path / 'cleanup'))
+    deadline = time.time() + 120
+    sent = []
+
+    def terminate_all(counts):
+      started = len(list(tmp_path.glob('cleanup.started.*')))
+      if started == 2 and counts['actor_steps'] >= 20 and not sent:
+        sent.append(True)
+        for process in launcher.processes('learner'):
+          os.kill(process.pid, signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    launcher.run(stop_when=lambda c: time.time() > deadline,
+                 on_poll=terminate_all, poll_s=0.1)
+    assert sent
+    assert launcher.interrupted  # Not the deadline: the signal stopped it.
+    assert time.time() < deadline
+    for index in (0, 1):
+      assert (tmp_path / f'cleanup.{index}').read_text() == 'cleaned up'
+    # The caller's handler is back once the program has stopped.
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert recorded == ['test handler']
+  finally:
+    signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.mark.integration
 def test_a_failing_worker_stops_the_program_with_a_clear_error():
   launcher = launcher_lib.LocalLauncher(tables=[_table()],
                                         counter_keys=('actor_steps',),

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -27,6 +28,7 @@ import jax
 import numpy as np
 import reverb
 
+from jumpy_acme import checkpointing
 from jumpy_acme import dataset_files
 from jumpy_acme import environment_loop
 from jumpy_acme import replay
@@ -265,6 +267,54 @@ def resume_state(output_dir: str) -> Optional[Dict[str, float]]:
   return counts
 
 
+def prepare_resume(config: config_lib.HarnessingConfig,
+                   output_dir: str) -> Optional[Dict[str, float]]:
+  """The counts a run in output_dir continues from, or None to start from 0
+  (NOT pure: may clear output_dir; writes its config.json).
+
+  Refuses other settings than the run started with (check_resumable). A
+  run without counts, or whose learner never checkpointed (killed before
+  its first one), starts again from 0 with its leftovers removed: a fresh
+  learner under old counts and evaluation rows, or an old learner under
+  fresh counts, would put a seam in the curve.
+  """
+  os.makedirs(output_dir, exist_ok=True)
+  settings = run_settings(config)
+  initial = resume_state(output_dir)
+  if initial is None:
+    restart(output_dir)
+  else:
+    check_resumable(output_dir, settings)
+    if learner_checkpoint_step(output_dir) is None:
+      print(f'[train_rl] {config.method} seed {config.seed}: stopped at '
+            f'{int(initial["env_steps"]):,} env steps with no learner '
+            'checkpoint; starting this seed again from 0.', flush=True)
+      restart(output_dir)
+      initial = None
+  with open(os.path.join(output_dir, 'config.json'), 'w') as f:
+    json.dump(settings, f, indent=1)
+  return initial
+
+
+def learner_checkpoint_step(output_dir: str) -> Optional[int]:
+  """The learner step of output_dir/learner's latest checkpoint, or None."""
+  directory = os.path.join(output_dir, 'learner')
+  if not os.path.isdir(directory):
+    return None
+  return checkpointing.CheckpointManager(directory,
+                                         read_only=True).latest_step()
+
+
+def restart(output_dir: str) -> None:
+  """Removes what a run wrote to output_dir (counts, evaluations, logs,
+  learner checkpoints) so the seed starts from 0; config.json stays."""
+  for name in (PROGRESS_FILE, EVALUATION_FILE, 'learner.jsonl'):
+    path = os.path.join(output_dir, name)
+    if os.path.exists(path):
+      os.remove(path)
+  shutil.rmtree(os.path.join(output_dir, 'learner'), ignore_errors=True)
+
+
 # Settings a resumed run may change: a larger budget continues the curve.
 RESUMABLE_CHANGES = ('env_steps',)
 
@@ -421,13 +471,7 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
   `make_launcher(tables=..., counter_keys=...)` builds the launcher
   (default: the local one; launcher.make_launcher('ray', ...) for Ray),
   with each group's resources on a cluster."""
-  os.makedirs(output_dir, exist_ok=True)
-  settings = run_settings(config)
-  initial = resume_state(output_dir)
-  if initial is not None:
-    check_resumable(output_dir, settings)
-  with open(os.path.join(output_dir, 'config.json'), 'w') as f:
-    json.dump(settings, f, indent=1)
+  initial = prepare_resume(config, output_dir)
   make_launcher = make_launcher or LocalLauncher
   launcher = make_launcher(tables=functools.partial(make_tables, config),
                            counter_keys=COUNTER_KEYS)
