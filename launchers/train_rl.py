@@ -85,6 +85,13 @@ _VMAX = flags.DEFINE_float(
     '(harnessing.config.default_vmax).')
 _UPDATE_PERIOD = flags.DEFINE_integer(
     'variable_update_period', 200, 'Actor steps between parameter fetches.')
+_REPLAY_COUNTS = flags.DEFINE_enum(
+    'replay_counts', 'env_steps', ['env_steps', 'transitions'],
+    'Skill methods: what --samples_per_insert, --min_replay_size and '
+    '--variable_update_period count. env_steps: primitive environment '
+    'steps, so every method makes the same learner updates per environment '
+    'step (harnessing.config.per_environment_step); transitions: DMPO\'s '
+    'own unit, a skill step (10x fewer updates per environment step).')
 # Planning methods.
 flags.set_default(planner_flags.NUM_SAMPLES, 200)  # N = 200 while learning.
 _FINETUNE_BATCH = flags.DEFINE_integer(
@@ -137,6 +144,8 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
                            'acts with a phase-1 model; give its directory.')
     latent = model_lib.load(_PHASE1.value).latent_size
     dmpo = dmpo.with_epsilon_mean_per_dimension(latent)
+    if _REPLAY_COUNTS.value == 'env_steps':
+      dmpo = config_lib.per_environment_step(dmpo, _ACTIONS_PER_LATENT.value)
   return config_lib.HarnessingConfig(
       method=_METHOD.value, task=_TASK.value, dmpo=dmpo,
       phase1_checkpoint=_PHASE1.value,

@@ -181,6 +181,10 @@ def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
     config = json.load(f)
   # epsilon_mean per latent dimension (the tiny model's z has 4).
   assert config['dmpo']['epsilon_mean'] == pytest.approx(0.0025 / 4)
+  # Replay counted in environment steps: a skill is 2 of them.
+  assert config['dmpo']['samples_per_insert'] == 64.0
+  assert config['dmpo']['min_replay_size'] == 2
+  assert config['dmpo']['variable_update_period'] == 100
 
 
 def test_curve_reference_lines_read_table3_and_evaluate_outputs(tmp_path):
@@ -207,6 +211,26 @@ def test_curve_reference_lines_read_table3_and_evaluate_outputs(tmp_path):
   path.write_text(json.dumps(results))
   assert rl.zero_shot_references(str(path), 'bring_red') == [
       ('Random-HL', 7.0)]
+
+
+def test_skill_methods_make_as_many_updates_per_environment_step():
+  base = dmpo.DMPOConfig(samples_per_insert=32.0, batch_size=256,
+                         min_replay_size=1000, variable_update_period=200)
+  skill = harnessing.config.per_environment_step(base, 10)
+  # Scratch: 32 samples per 1-step transition, 256 per update, so one
+  # update per 8 environment steps. A skill transition is 10 steps.
+  scratch_updates = 32.0 / 256 / 1
+  skill_updates = skill.samples_per_insert / skill.batch_size / 10
+  assert skill_updates == scratch_updates == 0.125
+  # Learning starts, and actors fetch, after the same environment steps.
+  assert skill.min_replay_size * 10 == 1000
+  assert skill.variable_update_period * 10 == 200
+  assert harnessing.config.per_environment_step(
+      base, 3).min_replay_size == 334  # Rounded up: 1002 steps >= 1000.
+  assert skill.epsilon_mean == base.epsilon_mean  # Nothing else changes.
+  with pytest.raises(ValueError, match='actions_per_latent: expected an '
+                     'integer >= 1, got 0'):
+    harnessing.config.per_environment_step(base, 0)
 
 
 def test_default_critic_support_covers_a_skill_steps_summed_reward():

@@ -154,10 +154,8 @@ def actor_worker(context, config: config_lib.HarnessingConfig):
   adder = builder.make_adder(client, parts.spec, None)
   key = jax.random.PRNGKey(context.seed)
   if config.plans:
-    # One update() per skill step: fetch as often in primitive steps as
-    # DMPO's actors do.
-    period = max(1, config.dmpo.variable_update_period //
-                 config.actions_per_latent)
+    # One update() per skill step, as a skill method's DMPO actor.
+    period = config.dmpo.variable_update_period
     model_client = None
     if config.finetunes:
       adder = _Tee(adder, reverb_adders.NStepTransitionAdder(

@@ -33,6 +33,35 @@ def default_vmax(actions_per_latent: int, episode_length: int,
   return float(max(150, 50 * math.ceil(bound / 50)))
 
 
+def per_environment_step(dmpo: dmpo_config.DMPOConfig,
+                         actions_per_latent: int) -> dmpo_config.DMPOConfig:
+  """`dmpo` with its replay settings read per primitive environment step,
+  for actors whose every step is a skill of `actions_per_latent` steps.
+
+  DMPO counts transitions; a skill transition covers `actions_per_latent`
+  primitive steps. With the same samples_per_insert a skill method makes
+  `actions_per_latent` times fewer learner updates per environment step
+  than scratch (measured: 316 updates in RL-HL's first 42k steps, against
+  scratch's ~5k), starts learning after `actions_per_latent` times more
+  steps (min_replay_size), and fetches parameters that much less often.
+  Scaled here, every method gets the same updates per environment step:
+
+    samples_per_insert     * actions_per_latent
+    min_replay_size        / actions_per_latent (rounded up)
+    variable_update_period / actions_per_latent (rounded up)
+  """
+  if not (isinstance(actions_per_latent, int) and actions_per_latent >= 1):
+    raise ValueError(f'actions_per_latent: expected an integer >= 1, got '
+                     f'{actions_per_latent!r}.')
+  spi = dmpo.samples_per_insert
+  return dataclasses.replace(
+      dmpo,
+      samples_per_insert=None if spi is None else spi * actions_per_latent,
+      min_replay_size=-(-dmpo.min_replay_size // actions_per_latent),
+      variable_update_period=-(-dmpo.variable_update_period //
+                               actions_per_latent))
+
+
 @dataclasses.dataclass(frozen=True)
 class HarnessingConfig:
   """One run of DMPO on primitive actions or over the skill space.
