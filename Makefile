@@ -69,6 +69,9 @@ test-slow: $(STAMP)
 RL_TASKS ?= reach_red bring_red
 RL_METHODS ?= scratch rl_hl rl_hl_planning rl_hl_planning_finetune
 RL_SEEDS ?= 0 1 2
+# Committed, so finished seeds carry over to the next session (learner
+# checkpoints and logs stay out of git: .gitignore).
+RL_CURVES ?= docs/rl_curves
 rl-curves: $(STAMP)
 	@set -e; for seed in $(RL_SEEDS); do for task in $(RL_TASKS); do \
 	  for method in $(RL_METHODS); do \
@@ -76,7 +79,7 @@ rl-curves: $(STAMP)
 	      --task=$$task --phase1_checkpoint=pretrained/k10 --seed=$$seed \
 	      --num_actors=2 --env_steps=100000 --eval_every=10000 \
 	      --eval_episodes=5 --zero_shot=docs/tables/table3.json \
-	      --output=$(RESULTS)/rl_curves; \
+	      --output=$(RL_CURVES); \
 	  done; done; done
 
 bench: $(STAMP)

@@ -53,10 +53,11 @@ SCALES = {
     # A few minutes: to check that every stage runs.
     'smoke': Scale(collect_episodes=6, k10_steps=20, k1_steps=20,
                    tasks='reach_red', episodes=1, num_samples=100),
-    # The largest run that fits about 2.5 hours on 2 cores (issue
-    # [skills-that-steer]): 120k steps of data (~20 min), 40k SGD steps for
-    # K = 10 (~30 min) and 20k for K = 1, Table 3 on all nine tasks with 20
-    # episodes a cell (~40 min); every stage resumes across sessions
+    # Data and models fit about 2 hours on 2 cores (issue
+    # [skills-that-steer]); measured on a 2-core AMD EPYC (docs/results.md):
+    # 120k steps of data (~25 min), 20k SGD steps for K = 1 (~10 min) and
+    # 40k for K = 10 (~75 min); Table 3 on all nine tasks with 20 episodes
+    # a cell takes about 2.5 h more. Every stage resumes across sessions
     # (collection keeps whole episodes, learners their checkpoints,
     # evaluation its finished episodes).
     'reference': Scale(collect_episodes=300, k10_steps=10_000,
