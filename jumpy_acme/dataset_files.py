@@ -93,6 +93,19 @@ def sha256(path: str) -> str:
   return digest.hexdigest()
 
 
+def tree_sha256(path: str) -> str:
+  """The hex sha256 over every file under `path` (relative paths and
+  contents, in a fixed order): equal for copies of a directory."""
+  digest = hashlib.sha256()
+  for root, dirs, files in os.walk(path):
+    dirs.sort()
+    for name in sorted(files):
+      full = os.path.join(root, name)
+      digest.update(f'{os.path.relpath(full, path)}\0{sha256(full)}\0'
+                    .encode())
+  return digest.hexdigest()
+
+
 class SnippetWriter:
   """Writes snippets to shards as they arrive; `close` seals the dataset."""
 

@@ -2,6 +2,7 @@
 tiny saved model, both agents."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -128,6 +129,12 @@ def test_a_rerun_runs_only_the_episodes_not_yet_finished(tmp_path):
   assert '2 of 3 episodes finished in an earlier run' in stdout
   assert stdout.count('[evaluate] 1/1 episodes') == 1
   assert second[:2] == first and len(second) == 3
+  # Another model under the same path and step: nothing is reused.
+  shutil.rmtree(tmp_path / 'model')
+  phase1.tiny_checkpoint(tmp_path / 'model', seed=1)
+  stdout, _ = run(3)
+  assert 'finished in an earlier run' not in stdout
+  assert stdout.count('[evaluate] 3/3 episodes') == 1
 
 
 def test_missing_or_empty_checkpoints_are_named_before_any_episode(tmp_path):

@@ -190,10 +190,14 @@ def checkpoint_step(directory: Optional[str],
 
 
 def episode_key(setting: Setting, step: Optional[int], task: str,
-                episode: int, max_steps: int, seed: int) -> str:
-  """What makes an episode's return reusable by a later run, as JSON."""
+                episode: int, max_steps: int, seed: int,
+                model: Optional[str] = None) -> str:
+  """What makes an episode's return reusable by a later run, as JSON;
+  `model` is the checkpoint's fingerprint (skill_vae.model.fingerprint),
+  so a model retrained or replaced under the same path and step is not
+  mixed with the old one's episodes."""
   return json.dumps({'setting': dataclasses.asdict(setting),
-                     'checkpoint_step': step, 'task': task,
+                     'checkpoint_step': step, 'model': model, 'task': task,
                      'episode': episode, 'max_steps': max_steps,
                      'seed': seed}, sort_keys=True)
 
@@ -273,6 +277,8 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
   for s in settings:
     s.planner_config()  # Rejects bad planner values before any work.
   steps = {c: checkpoint_step(c) for c in {s.checkpoint for s in settings}}
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  models = {c: c and model_lib.fingerprint(c) for c in steps}
   os.makedirs(output_dir, exist_ok=True)
   episodes_path = os.path.join(output_dir, EPISODES_FILE)
   finished = read_finished(episodes_path)
@@ -281,7 +287,7 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
     for task in tasks:
       for e in range(episodes):
         keys[i, task, e] = episode_key(s, steps[s.checkpoint], task, e,
-                                       max_steps, seed)
+                                       max_steps, seed, models[s.checkpoint])
         if keys[i, task, e] not in finished:
           jobs.append((i, s, task, e, max_steps, seed))
   # Episode 0 of every cell first, then episode 1, ...: a run cut short

@@ -17,7 +17,6 @@ curve has the same x axis. Worker functions run in their own processes
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -29,7 +28,6 @@ import numpy as np
 import reverb
 
 from jumpy_acme import checkpointing
-from jumpy_acme import dataset_files
 from jumpy_acme import environment_loop
 from jumpy_acme import replay
 from jumpy_acme import specs
@@ -318,19 +316,13 @@ RESUMABLE_CHANGES = ('env_steps',)
 
 
 def phase1_fingerprint(path: Optional[str]) -> Optional[str]:
-  """sha256 over the files of a phase-1 checkpoint directory (relative
-  paths and contents): a shipped model replaced, or a run trained further,
-  under the same path changes it. None without a checkpoint (scratch)."""
+  """The phase-1 model's fingerprint (skill_vae.model.fingerprint): a
+  shipped model replaced, or a run trained further, under the same path
+  changes it. None without a checkpoint (scratch)."""
   if not path:
     return None
-  digest = hashlib.sha256()
-  for root, dirs, files in os.walk(path):
-    dirs.sort()
-    for name in sorted(files):
-      full = os.path.join(root, name)
-      digest.update(f'{os.path.relpath(full, path)}\0'
-                    f'{dataset_files.sha256(full)}\0'.encode())
-  return digest.hexdigest()
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  return model_lib.fingerprint(path)
 
 
 def run_settings(config: config_lib.HarnessingConfig) -> Dict[str, Any]:

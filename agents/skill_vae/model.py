@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jumpy_acme import checkpointing
+from jumpy_acme import dataset_files
 from jumpy_acme.agents.skill_vae import config as config_lib
 from jumpy_acme.agents.skill_vae import losses
 from jumpy_acme.agents.skill_vae import networks as networks_lib
@@ -211,6 +212,24 @@ def saved_step(directory: str) -> Optional[int]:
       return json.load(f).get('step')
   return checkpointing.CheckpointManager(directory,
                                          read_only=True).latest_step()
+
+
+def fingerprint(directory: str) -> str:
+  """A sha256 of the model `load(directory)` returns: of an export's
+  parameter file, or of a checkpoint directory's latest step (so a run
+  trained further, or a model replaced under the same path, changes it).
+
+  Raises:
+    FileNotFoundError: naming the directory, when it holds no checkpoint.
+  """
+  if is_export(directory):
+    return dataset_files.sha256(os.path.join(directory, EXPORT_PARAMS))
+  step = saved_step(directory) if os.path.isdir(directory) else None
+  if step is None:
+    raise FileNotFoundError(f'checkpoint: no checkpoint in {directory!r}.')
+  step_dir = os.path.join(directory, str(step))
+  return dataset_files.tree_sha256(step_dir if os.path.isdir(step_dir)
+                                   else directory)
 
 
 def load(checkpoint_dir: str, step: Optional[int] = None) -> SkillModel:
