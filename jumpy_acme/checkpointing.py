@@ -27,6 +27,14 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 CONFIG_ITEM = 'config'  # The item that holds the config's JSON.
 
 
+def latest_step(directory: str) -> Optional[int]:
+  """The step of the latest checkpoint in `directory` (read only), or None
+  when there is none or the directory does not exist."""
+  if not os.path.isdir(directory):
+    return None
+  return CheckpointManager(directory, read_only=True).latest_step()
+
+
 class CheckpointManager:
   """Saves and restores named pytrees plus the config (NOT jittable)."""
 

@@ -294,11 +294,7 @@ def prepare_resume(config: config_lib.HarnessingConfig,
 
 def learner_checkpoint_step(output_dir: str) -> Optional[int]:
   """The learner step of output_dir/learner's latest checkpoint, or None."""
-  directory = os.path.join(output_dir, 'learner')
-  if not os.path.isdir(directory):
-    return None
-  return checkpointing.CheckpointManager(directory,
-                                         read_only=True).latest_step()
+  return checkpointing.latest_step(os.path.join(output_dir, 'learner'))
 
 
 def restart(output_dir: str) -> None:

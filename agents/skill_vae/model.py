@@ -210,8 +210,7 @@ def saved_step(directory: str) -> Optional[int]:
   if is_export(directory):
     with open(os.path.join(directory, EXPORT_MANIFEST)) as f:
       return json.load(f).get('step')
-  return checkpointing.CheckpointManager(directory,
-                                         read_only=True).latest_step()
+  return checkpointing.latest_step(directory)
 
 
 def fingerprint(directory: str) -> str:
@@ -224,7 +223,7 @@ def fingerprint(directory: str) -> str:
   """
   if is_export(directory):
     return dataset_files.sha256(os.path.join(directory, EXPORT_PARAMS))
-  step = saved_step(directory) if os.path.isdir(directory) else None
+  step = saved_step(directory)
   if step is None:
     raise FileNotFoundError(f'checkpoint: no checkpoint in {directory!r}.')
   step_dir = os.path.join(directory, str(step))
