@@ -91,6 +91,13 @@ RL_SEEDS ?= 0 1 2
 # Committed, so finished seeds carry over to the next session (learner
 # checkpoints and logs stay out of git: .gitignore).
 RL_CURVES ?= docs/rl_curves
+# Batch 64 at samples per insert 8: DMPO's 0.125 SGD updates per
+# environment step (batch 256 at 32) at a quarter of the FLOPs. Measured on
+# the 2-core AMD machine (bench/dmpo_speed.py, 132 GFLOP/s matmul peak):
+# 11.5 updates/s at batch 256, 45.2 at 64; at 256 the learner held two
+# actors to 32 steps/s, 52 min per 100k-step run (docs/phase2.md).
+RL_BATCH ?= 64
+RL_SPI ?= 8
 rl-curves: $(STAMP)
 	@set -e; for seed in $(RL_SEEDS); do for task in $(RL_TASKS); do \
 	  for method in $(RL_METHODS); do \
@@ -98,8 +105,11 @@ rl-curves: $(STAMP)
 	      --task=$$task --phase1_checkpoint=pretrained/k10 --seed=$$seed \
 	      --num_actors=2 --env_steps=100000 --eval_every=10000 \
 	      --eval_episodes=5 --zero_shot=docs/tables/table3.json \
+	      --batch_size=$(RL_BATCH) --samples_per_insert=$(RL_SPI) \
 	      --output=$(RL_CURVES); \
 	  done; done; done
+	$(PY) -m jumpy_acme.launchers.rl_curves --root=$(RL_CURVES) \
+	  --output=$(RL_CURVES)/curves
 
 bench: $(STAMP)
 	@set -e; for script in bench/*.py; do \

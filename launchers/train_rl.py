@@ -27,7 +27,6 @@ in place of the scripted one.
 
 import csv
 import dataclasses
-import glob
 import json
 import os
 import shutil
@@ -159,22 +158,10 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       seed=seed, num_devices=_NUM_DEVICES.value)
 
 
-def read_curves(method_dir: str):
-  """{env_steps: [return_mean of each seed]} from seed_*/evaluation.csv."""
-  curves = {}
-  for path in sorted(glob.glob(os.path.join(method_dir, 'seed_*',
-                                            'evaluation.csv'))):
-    with open(path) as f:
-      for row in csv.DictReader(f):
-        curves.setdefault(int(float(row['env_steps'])), []).append(
-            float(row['return_mean']))
-  return dict(sorted(curves.items()))
-
-
 def write_curve(method_dir: str) -> list:
-  rows = [{'env_steps': x, 'mean': float(np.mean(v)),
-           'std': float(np.std(v)), 'seeds': len(v)}
-          for x, v in read_curves(method_dir).items()]
+  from jumpy_acme.agents.experiments import rl_curves  # pylint: disable=g-import-not-at-top
+  rows = [{'env_steps': x, **rl_curves.summary(v)}
+          for x, v in rl_curves.read_method(method_dir).items()]
   with open(os.path.join(method_dir, 'curve.csv'), 'w', newline='') as f:
     writer = csv.DictWriter(f, fieldnames=['env_steps', 'mean', 'std',
                                            'seeds'])
@@ -183,27 +170,23 @@ def write_curve(method_dir: str) -> list:
   return rows
 
 
-LABELS = {'scratch': 'RL-from-scratch', 'rl_hl': 'RL-HL',
-          'rl_hl_planning': 'RL-HL + Planning',
-          'rl_hl_planning_finetune': 'RL-HL + Planning + Finetune'}
-
-
 def plot(root: str, task: str, zero_shot: str = None,
          ceilings: str = None) -> str:
   """curve.png in the style of Figures 3-4: every method under `root`, with
   the zero-shot agents' returns and the scripted ceiling as lines."""
+  from jumpy_acme.agents.experiments import rl_curves  # pylint: disable=g-import-not-at-top
   from jumpy_acme.utils import plotting  # pylint: disable=g-import-not-at-top
   plt = plotting.pyplot()
   fig, ax = plt.subplots(figsize=(6, 4))
   for method in config_lib.METHODS:
-    curves = read_curves(os.path.join(root, method))
+    curves = rl_curves.read_method(os.path.join(root, method))
     if not curves:
       continue
     x = np.array(list(curves))
     mean = np.array([np.mean(v) for v in curves.values()])
     std = np.array([np.std(v) for v in curves.values()])
     seeds = max(len(v) for v in curves.values())
-    ax.plot(x, mean, label=f'{LABELS[method]} ({seeds} seeds)')
+    ax.plot(x, mean, label=f'{rl_curves.LABELS[method]} ({seeds} seeds)')
     ax.fill_between(x, mean - std, mean + std, alpha=0.2)
   if zero_shot:
     styles = iter(['--', ':', '-.'])
@@ -273,7 +256,8 @@ def main(argv):
           make_config(_SEED.value))}, f, indent=1, default=str)
     print(f'[train_rl] policy saved to {_SAVE_POLICY.value}')
   path = plot(root, _TASK.value, _ZERO_SHOT.value, _CEILINGS.value)
-  print(f'[train_rl] {LABELS[_METHOD.value]} on {_TASK.value}:')
+  from jumpy_acme.agents.experiments import rl_curves  # pylint: disable=g-import-not-at-top
+  print(f'[train_rl] {rl_curves.LABELS[_METHOD.value]} on {_TASK.value}:')
   for row in rows:
     print(f'  {row["env_steps"]:>8,} env steps: {row["mean"]:8.2f} +- '
           f'{row["std"]:.2f} ({row["seeds"]} seeds)')

@@ -1,0 +1,185 @@
+"""The tables behind Figures 3-4 and the goals of issue [rl-curves].
+
+Reads `<root>/<task>/<method>/seed_<s>/evaluation.csv` as train_rl.py writes
+them (rows appear as evaluations finish, so a table can be built while runs
+are still going) and gives, per task, each method's evaluation return at
+each evaluation point: mean and standard deviation across seeds, and how
+many seeds reached it.
+
+The goals, as the issue states them:
+  - RL-HL's mean return at 50k environment steps is above RL-from-scratch's
+    by more than the spread across seeds. "The spread" is read as the sum of
+    the two methods' across-seed standard deviations: the mean +- std bands
+    do not overlap.
+  - RL-HL + Planning's mean is above RL-HL's at every evaluation point up
+    to 20k environment steps.
+A goal needs both methods' points from at least `min_seeds` seeds; until
+then it is reported as pending, not as met or missed.
+"""
+
+import glob
+import json
+import os
+from typing import Any, Dict, List, Mapping, Sequence
+
+import numpy as np
+
+from jumpy_acme.agents.experiments import rl
+from jumpy_acme.agents.harnessing import config as config_lib
+
+METHODS = config_lib.METHODS
+LABELS = {'scratch': 'RL-from-scratch', 'rl_hl': 'RL-HL',
+          'rl_hl_planning': 'RL-HL + Planning',
+          'rl_hl_planning_finetune': 'RL-HL + Planning + Finetune'}
+HL_OVER_SCRATCH_AT = 50_000
+PLANNING_OVER_HL_UNTIL = 20_000
+
+# {env_steps: [one evaluation return (mean of its episodes) per seed]}.
+Curve = Dict[int, List[float]]
+
+
+def read_method(method_dir: str) -> Curve:
+  """One method's curve from its seed_*/evaluation.csv files."""
+  curve = {}
+  for path in sorted(glob.glob(os.path.join(method_dir, 'seed_*',
+                                            rl.EVALUATION_FILE))):
+    for row in rl.read_evaluations(path):
+      curve.setdefault(row['env_steps'], []).append(
+          float(row['return_mean']))
+  return dict(sorted(curve.items()))
+
+
+def read(root: str, tasks: Sequence[str] = None) -> Dict[str, Dict[str,
+                                                                    Curve]]:
+  """{task: {method: curve}} for every task directory under `root` (or
+  `tasks`), leaving out methods without an evaluation yet."""
+  if tasks is None:
+    tasks = sorted(d for d in os.listdir(root)
+                   if os.path.isdir(os.path.join(root, d)))
+  result = {}
+  for task in tasks:
+    curves = {m: read_method(os.path.join(root, task, m)) for m in METHODS}
+    result[task] = {m: c for m, c in curves.items() if c}
+  return result
+
+
+def summary(values: Sequence[float]) -> Dict[str, float]:
+  return {'mean': float(np.mean(values)), 'std': float(np.std(values)),
+          'seeds': len(values)}
+
+
+def _pending(reason: str) -> Dict[str, Any]:
+  return {'status': 'pending', 'reason': reason}
+
+
+def hl_over_scratch(curves: Mapping[str, Curve], min_seeds: int = 2,
+                    at: int = HL_OVER_SCRATCH_AT) -> Dict[str, Any]:
+  """The first goal on one task's curves (see the module docstring)."""
+  points = {}
+  for method in ('rl_hl', 'scratch'):
+    values = curves.get(method, {}).get(at, [])
+    if len(values) < min_seeds:
+      return _pending(f'{LABELS[method]} has {len(values)} seed(s) at '
+                      f'{at:,} steps, {min_seeds} needed')
+    points[method] = summary(values)
+  hl, scratch = points['rl_hl'], points['scratch']
+  margin = hl['mean'] - scratch['mean']
+  spread = hl['std'] + scratch['std']
+  return {'status': 'met' if margin > spread else 'missed',
+          'rl_hl': hl, 'scratch': scratch, 'margin': margin,
+          'spread': spread}
+
+
+def planning_over_hl(curves: Mapping[str, Curve], min_seeds: int = 2,
+                     until: int = PLANNING_OVER_HL_UNTIL) -> Dict[str, Any]:
+  """The second goal on one task's curves (see the module docstring)."""
+  steps = sorted(x for x in curves.get('rl_hl', {}) if x <= until)
+  if not steps or max(steps) < until:
+    return _pending(f'RL-HL has no evaluation at {until:,} steps yet')
+  rows = []
+  for x in steps:
+    values = {m: curves.get(m, {}).get(x, [])
+              for m in ('rl_hl_planning', 'rl_hl')}
+    for method, v in values.items():
+      if len(v) < min_seeds:
+        return _pending(f'{LABELS[method]} has {len(v)} seed(s) at {x:,} '
+                        f'steps, {min_seeds} needed')
+    planning, hl = (summary(values['rl_hl_planning']),
+                    summary(values['rl_hl']))
+    rows.append({'env_steps': x, 'rl_hl_planning': planning, 'rl_hl': hl,
+                 'above': planning['mean'] > hl['mean']})
+  return {'status': 'met' if all(r['above'] for r in rows) else 'missed',
+          'points': rows}
+
+
+def _cell(values: Sequence[float]) -> str:
+  if not values:
+    return '-'
+  s = summary(values)
+  return f'{s["mean"]:.1f} +- {s["std"]:.1f} ({s["seeds"]})'
+
+
+def markdown(task: str, curves: Mapping[str, Curve]) -> str:
+  """One task's table: a row per evaluation point, a column per method,
+  each cell 'mean +- std across seeds (seeds)'."""
+  methods = [m for m in METHODS if m in curves]
+  steps = sorted({x for m in methods for x in curves[m]})
+  lines = [f'### {task}', '',
+           '| env steps | ' + ' | '.join(LABELS[m] for m in methods) + ' |',
+           '|---|' + '---|' * len(methods)]
+  for x in steps:
+    lines.append(f'| {x:,} | ' + ' | '.join(
+        _cell(curves[m].get(x, [])) for m in methods) + ' |')
+  return '\n'.join(lines)
+
+
+def build(root: str, tasks: Sequence[str] = None,
+          min_seeds: int = 2) -> Dict[str, Any]:
+  """Tables and goals for every task under `root`, as one JSON-able dict."""
+  data = read(root, tasks)
+  return {
+      'root': root, 'min_seeds': min_seeds,
+      'curves': {task: {m: {str(x): summary(v) for x, v in c.items()}
+                        for m, c in curves.items()}
+                 for task, curves in data.items()},
+      'goals': {task: {'hl_over_scratch': hl_over_scratch(curves, min_seeds),
+                       'planning_over_hl': planning_over_hl(curves,
+                                                            min_seeds)}
+                for task, curves in data.items()},
+      'markdown': '\n\n'.join(markdown(t, c) for t, c in data.items()),
+  }
+
+
+def goal_lines(result: Mapping[str, Any]) -> List[str]:
+  """One line per task and goal, saying by how much it is met or missed."""
+  lines = []
+  for task, goals in result['goals'].items():
+    g = goals['hl_over_scratch']
+    if g['status'] == 'pending':
+      text = f'pending ({g["reason"]})'
+    else:
+      text = (f'{g["status"]}: RL-HL {g["rl_hl"]["mean"]:.1f} vs scratch '
+              f'{g["scratch"]["mean"]:.1f}, margin {g["margin"]:.1f} against '
+              f'a spread of {g["spread"]:.1f}')
+    lines.append(f'{task}: RL-HL above scratch at '
+                 f'{HL_OVER_SCRATCH_AT:,} steps: {text}')
+    g = goals['planning_over_hl']
+    if g['status'] == 'pending':
+      text = f'pending ({g["reason"]})'
+    else:
+      text = g['status'] + ': ' + ', '.join(
+          f'{p["env_steps"]:,}: {p["rl_hl_planning"]["mean"]:.1f} vs '
+          f'{p["rl_hl"]["mean"]:.1f}' for p in g['points'])
+    lines.append(f'{task}: RL-HL + Planning above RL-HL up to '
+                 f'{PLANNING_OVER_HL_UNTIL:,} steps: {text}')
+  return lines
+
+
+def write(result: Mapping[str, Any], output: str) -> None:
+  """<output>.md (tables and goals) and <output>.json."""
+  with open(output + '.md', 'w') as f:
+    f.write(result['markdown'] + '\n\n' + '\n'.join(
+        f'- {line}' for line in goal_lines(result)) + '\n')
+  with open(output + '.json', 'w') as f:
+    json.dump({k: v for k, v in result.items() if k != 'markdown'}, f,
+              indent=1)

@@ -1,0 +1,54 @@
+r"""The tables behind the learning curves, and the issue's goals.
+
+  python -m jumpy_acme.launchers.rl_curves --root=docs/rl_curves \
+      --output=docs/rl_curves/curves
+
+Reads every <root>/<task>/<method>/seed_*/evaluation.csv that train_rl.py
+(`make rl-curves`) wrote, finished or not, and prints per task the mean
++- std across seeds (and the number of seeds) of each method's evaluation
+return at each evaluation point, then the goals (RL-HL above
+RL-from-scratch at 50k steps by more than the spread across seeds; RL-HL +
+Planning above RL-HL up to 20k steps), met, missed or pending.
+With --output, writes <output>.md and <output>.json. Last line: one JSON
+object (the goals).
+"""
+
+import json
+import os
+
+from absl import app
+from absl import flags
+
+_ROOT = flags.DEFINE_string('root', 'docs/rl_curves',
+                            'train_rl.py --output of the runs.')
+_TASKS = flags.DEFINE_list('tasks', None,
+                           'Tasks (default: every task directory).')
+_MIN_SEEDS = flags.DEFINE_integer(
+    'min_seeds', 2, 'Seeds each compared point needs before a goal is '
+    'called met or missed.')
+_OUTPUT = flags.DEFINE_string('output', None,
+                              'Writes <output>.md and <output>.json.')
+
+
+def main(argv):
+  del argv
+  from jumpy_acme.agents.experiments import rl_curves  # pylint: disable=g-import-not-at-top
+  if not os.path.isdir(_ROOT.value):
+    raise app.UsageError(f'--root: expected a directory of train_rl.py '
+                         f'runs, got {_ROOT.value!r} (not a directory).')
+  if _MIN_SEEDS.value < 1:
+    raise app.UsageError(f'--min_seeds: expected >= 1, got '
+                         f'{_MIN_SEEDS.value}.')
+  result = rl_curves.build(_ROOT.value, _TASKS.value, _MIN_SEEDS.value)
+  print(result['markdown'])
+  print()
+  for line in rl_curves.goal_lines(result):
+    print(line)
+  if _OUTPUT.value:
+    rl_curves.write(result, _OUTPUT.value)
+    print(f'[rl_curves] wrote {_OUTPUT.value}.md, {_OUTPUT.value}.json')
+  print(json.dumps({'goals': result['goals']}))
+
+
+if __name__ == '__main__':
+  app.run(main)

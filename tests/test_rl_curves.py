@@ -1,0 +1,109 @@
+"""The learning-curve tables and the goals of issue [rl-curves]."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from jumpy_acme.agents.experiments import rl_curves
+
+FIELDS = ['actual_env_steps', 'env_steps', 'learner_steps', 'return_mean',
+          'return_std', 'returns']
+
+
+def _write(root, task, method, seed, points):
+  """An evaluation.csv as train_rl.py writes it: {env_steps: return}."""
+  directory = os.path.join(root, task, method, f'seed_{seed}')
+  os.makedirs(directory)
+  with open(os.path.join(directory, 'evaluation.csv'), 'w',
+            newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=FIELDS)
+    writer.writeheader()
+    for x, value in points.items():
+      writer.writerow({'actual_env_steps': float(x) + 3, 'env_steps': x,
+                       'learner_steps': 0.0, 'return_mean': value,
+                       'return_std': 0.0, 'returns': json.dumps([value])})
+
+
+@pytest.fixture(name='root')
+def _root(tmp_path):
+  root = str(tmp_path)
+  # reach_red: RL-HL 110 +- 10 against scratch 20 +- 10 at 50k (margin 90,
+  # spread 20: met); planning above RL-HL at 0, 10k and 20k (met), below
+  # at 30k (after the window: not counted).
+  for seed, (hl, scratch) in enumerate([(100., 10.), (120., 30.)]):
+    _write(root, 'reach_red', 'rl_hl', seed,
+           {0: 1., 10_000: 5., 20_000: 9., 30_000: 50., 50_000: hl})
+    _write(root, 'reach_red', 'scratch', seed,
+           {0: 1., 10_000: 2., 50_000: scratch})
+    _write(root, 'reach_red', 'rl_hl_planning', seed,
+           {0: 40., 10_000: 41., 20_000: 42., 30_000: 1.})
+  # bring_red: margin 15 against a spread of 10 + 15 (missed); planning below
+  # RL-HL at 10k (missed); only one seed of finetune.
+  for seed, (hl, scratch) in enumerate([(40., 20.), (60., 50.)]):
+    _write(root, 'bring_red', 'rl_hl', seed,
+           {0: 1., 10_000: 30., 20_000: 30., 50_000: hl})
+    _write(root, 'bring_red', 'scratch', seed, {50_000: scratch})
+    _write(root, 'bring_red', 'rl_hl_planning', seed,
+           {0: 10., 10_000: 20., 20_000: 40.})
+  _write(root, 'bring_red', 'rl_hl_planning_finetune', 0, {0: 7.})
+  return root
+
+
+def test_goals_are_met_or_missed_by_the_stated_margins(root):
+  result = rl_curves.build(root)
+  reach = result['goals']['reach_red']
+  assert reach['hl_over_scratch']['status'] == 'met'
+  assert reach['hl_over_scratch']['margin'] == pytest.approx(90.0)
+  assert reach['hl_over_scratch']['spread'] == pytest.approx(20.0)
+  assert reach['planning_over_hl']['status'] == 'met'
+  assert [p['env_steps'] for p in reach['planning_over_hl']['points']] == [
+      0, 10_000, 20_000]
+  bring = result['goals']['bring_red']
+  assert bring['hl_over_scratch']['status'] == 'missed'
+  assert bring['hl_over_scratch']['margin'] == pytest.approx(15.0)
+  assert bring['hl_over_scratch']['spread'] == pytest.approx(25.0)
+  assert bring['planning_over_hl']['status'] == 'missed'
+  assert [p['above'] for p in bring['planning_over_hl']['points']] == [
+      True, False, True]
+
+
+def test_a_goal_waits_for_enough_seeds(root):
+  result = rl_curves.build(root, min_seeds=3)
+  for goals in result['goals'].values():
+    assert goals['hl_over_scratch']['status'] == 'pending'
+    assert goals['planning_over_hl']['status'] == 'pending'
+  # A run that has not reached 20k steps yet leaves the second goal open.
+  curves = {'rl_hl': {0: [1., 2.], 10_000: [3., 4.]},
+            'rl_hl_planning': {0: [5., 6.], 10_000: [7., 8.]}}
+  assert rl_curves.planning_over_hl(curves)['status'] == 'pending'
+
+
+def test_tables_give_mean_std_and_seeds_per_point(root):
+  result = rl_curves.build(root, tasks=['bring_red'])
+  assert list(result['curves']) == ['bring_red']
+  finetune = result['curves']['bring_red']['rl_hl_planning_finetune']
+  assert finetune == {'0': {'mean': 7.0, 'std': 0.0, 'seeds': 1}}
+  lines = result['markdown'].splitlines()
+  assert lines[2] == ('| env steps | RL-from-scratch | RL-HL | RL-HL + '
+                      'Planning | RL-HL + Planning + Finetune |')
+  assert '| 50,000 | 35.0 +- 15.0 (2) | 50.0 +- 10.0 (2) | - | - |' in lines
+
+
+def test_the_launcher_writes_tables_and_ends_with_the_goals(root, tmp_path):
+  output = str(tmp_path / 'out' / 'curves')
+  os.makedirs(os.path.dirname(output))
+  done = subprocess.run(
+      [sys.executable, '-m', 'jumpy_acme.launchers.rl_curves',
+       f'--root={root}', '--tasks=reach_red', f'--output={output}'],
+      capture_output=True, text=True, check=True, timeout=300)
+  last = json.loads(done.stdout.strip().splitlines()[-1])
+  assert last['goals']['reach_red']['hl_over_scratch']['status'] == 'met'
+  with open(output + '.md') as f:
+    text = f.read()
+  assert 'RL-HL above scratch at 50,000 steps: met' in text
+  with open(output + '.json') as f:
+    assert json.load(f)['goals'] == last['goals']
