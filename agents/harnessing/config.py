@@ -17,26 +17,42 @@ def default_vmax(actions_per_latent: int, episode_length: int,
                  discount: float, uses_skills: bool) -> float:
   """DMPO's critic support bound [-vmax, vmax] for a phase-2 run.
 
+  Args:
+    actions_per_latent: primitive steps per skill step (K).
+    episode_length: primitive steps per episode.
+    discount: gamma per DMPO step: per skill step for a skill method (with
+      per_environment_step, the primitive gamma to the power K).
+    uses_skills: False for primitive actions (scratch).
+
   Acme's 150 covers primitive-action control (our task rewards lie in
   [0, 1], so Q <= 1 / (1 - gamma) = 100 at gamma 0.99). A skill step's
-  reward sums `actions_per_latent` primitive rewards, and an episode has
-  T = episode_length / actions_per_latent skill steps, so Q can reach
-  actions_per_latent * (1 - gamma^T) / (1 - gamma) (331 with the defaults),
-  past 150: the support then grows to that bound, rounded up to a multiple
-  of 50.
+  reward sums up to K primitive rewards. Episodes end by truncation
+  (discount 1), so the critic bootstraps through their ends and its values
+  are the infinite-horizon sum, Q <= K / (1 - gamma); with gamma = 1 they
+  are bounded by nothing, and episode_length is used. The support is that
+  bound rounded up to a multiple of 50, at least 150: with gamma 0.99 per
+  primitive step (0.904 per 10-step skill), 104.6 -> 150.
+
+  Measured (session 8, bench/rl_hl_critic.py): with gamma 0.99 per SKILL
+  step the true bound is 10 / 0.01 = 1000; the support then stopped at the
+  finite-episode 331 -> 350, the critic's values sat at its top (median
+  332 at the states planning visits on reach_red) and Q did not rank
+  skills (the planner's skill at the 47th percentile of prior draws).
   """
   if not uses_skills:
     return 150.0
-  steps = -(-episode_length // actions_per_latent)
-  bound = actions_per_latent * (
-      steps if discount == 1 else (1 - discount ** steps) / (1 - discount))
-  return float(max(150, 50 * math.ceil(bound / 50)))
+  if discount >= 1:
+    bound = float(episode_length)
+  else:
+    bound = actions_per_latent / (1 - discount)
+  return float(max(150, 50 * math.ceil(bound / 50 - 1e-9)))
 
 
 def per_environment_step(dmpo: dmpo_config.DMPOConfig,
                          actions_per_latent: int) -> dmpo_config.DMPOConfig:
-  """`dmpo` with its replay settings read per primitive environment step,
-  for actors whose every step is a skill of `actions_per_latent` steps.
+  """`dmpo` with its replay settings and discount read per primitive
+  environment step, for actors whose every step is a skill of
+  `actions_per_latent` steps.
 
   DMPO counts transitions; a skill transition covers `actions_per_latent`
   primitive steps. With the same samples_per_insert a skill method makes
@@ -44,11 +60,16 @@ def per_environment_step(dmpo: dmpo_config.DMPOConfig,
   than scratch (measured: 316 updates in RL-HL's first 42k steps, against
   scratch's ~5k), starts learning after `actions_per_latent` times more
   steps (min_replay_size), and fetches parameters that much less often.
-  Scaled here, every method gets the same updates per environment step:
+  With the same discount per skill step it looks `actions_per_latent`
+  times further ahead (gamma 0.99: a horizon of 100 skills, 1000 primitive
+  steps, longer than the episode). Scaled here, every method gets the same
+  updates per environment step and the same horizon in environment steps
+  (the paper's gamma_K, Eq. 3, discounts K-step intervals the same way):
 
     samples_per_insert     * actions_per_latent
     min_replay_size        / actions_per_latent (rounded up)
     variable_update_period / actions_per_latent (rounded up)
+    discount               ** actions_per_latent
   """
   if not (isinstance(actions_per_latent, int) and actions_per_latent >= 1):
     raise ValueError(f'actions_per_latent: expected an integer >= 1, got '
@@ -56,6 +77,7 @@ def per_environment_step(dmpo: dmpo_config.DMPOConfig,
   spi = dmpo.samples_per_insert
   return dataclasses.replace(
       dmpo,
+      discount=dmpo.discount ** actions_per_latent,
       samples_per_insert=None if spi is None else spi * actions_per_latent,
       min_replay_size=-(-dmpo.min_replay_size // actions_per_latent),
       variable_update_period=-(-dmpo.variable_update_period //
