@@ -415,6 +415,40 @@ def test_networks_shapes_initial_scale_and_action_box():
       action_penalization=False)).action_size == 3
 
 
+def test_networks_standardise_observations_with_the_configs_statistics():
+  mean, std = (0.5, -2.0), (0.25, 100.0)
+  scaled = dmpo.make_networks(_spec(), _tiny_config(
+      observation_mean=mean, observation_std=list(std)))
+  raw = dmpo.make_networks(_spec(), _tiny_config())
+  params = raw.policy_init(jax.random.PRNGKey(1))
+  critic = raw.critic_init(jax.random.PRNGKey(2))
+  observation = np.array([[1.0, 98.0], [0.5, -2.0], [9.0, 0.0]], np.float32)
+  # Standardised by hand; the third row's first value, 34 std away, is
+  # clipped to the networks' bound.
+  by_hand = (observation - np.array(mean)) / np.array(std)
+  by_hand = np.clip(by_hand, -dmpo.networks.OBSERVATION_CLIP,
+                    dmpo.networks.OBSERVATION_CLIP).astype(np.float32)
+  assert by_hand[2, 0] == dmpo.networks.OBSERVATION_CLIP
+  for got, want in zip(scaled.policy_apply(params, observation),
+                       raw.policy_apply(params, by_hand)):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+  action = np.zeros((3, 2), np.float32)
+  got = scaled.critic_apply(critic, observation, action)
+  want = raw.critic_apply(critic, by_hand, action)
+  np.testing.assert_allclose(got, want, rtol=1e-4,
+                             atol=1e-5 * np.abs(want).max())
+  with pytest.raises(ValueError, match='observation_std: expected given '
+                     'together with observation_mean'):
+    _tiny_config(observation_mean=mean)
+  with pytest.raises(ValueError, match=r'observation_std: expected values '
+                     r'> 0, got \(0.25, 0.0\)'):
+    _tiny_config(observation_mean=mean, observation_std=(0.25, 0.0))
+  with pytest.raises(ValueError, match='config.observation_mean: expected 2 '
+                     'values'):
+    dmpo.make_networks(_spec(), _tiny_config(observation_mean=(0.0,) * 3,
+                                             observation_std=(1.0,) * 3))
+
+
 def test_replay_table_rate_limiter_and_signature():
   config = dmpo.DMPOConfig()  # samples_per_insert 32, min size 1000.
   spec = _spec()

@@ -42,6 +42,16 @@ class DMPOConfig:
   min_scale: float = 1e-6      # Added to the policy stddev.
   num_atoms: int = 51          # Critic support: num_atoms points on
   vmax: float = 150.0          # [-vmax, vmax].
+  # Observation standardisation in both networks: (o - mean) / std, clipped
+  # to [-OBSERVATION_CLIP, OBSERVATION_CLIP] (networks.py), per flattened
+  # dimension. None: raw observations. The RGB-stacking state mixes scales
+  # (the gripper angle is 0-255, std 84; positions vary by centimetres):
+  # unscaled, the angle makes 99 % of the first layer's expected squared
+  # input and the LayerNorm after it leaves the rest, the critic's action
+  # included (0.2 %), nearly invisible. train_rl.py fills these from the
+  # phase-1 data's statistics.
+  observation_mean: Optional[Tuple[float, ...]] = None
+  observation_std: Optional[Tuple[float, ...]] = None
 
   # Optimisation (Adam for policy, critic and duals; separate states).
   learning_rate: float = 1e-4
@@ -110,6 +120,24 @@ class DMPOConfig:
               for s in sizes)):
         fail(name, 'a non-empty sequence of integers >= 1')
       setattr(self, name, tuple(sizes))
+    if (self.observation_mean is None) != (self.observation_std is None):
+      missing, given = (('observation_std', 'observation_mean')
+                        if self.observation_std is None else
+                        ('observation_mean', 'observation_std'))
+      fail(missing, f'given together with {given}')
+    if self.observation_mean is not None:
+      for name in ('observation_mean', 'observation_std'):
+        values = getattr(self, name)
+        if (not isinstance(values, (tuple, list)) or not values or
+            any(isinstance(v, bool) or not isinstance(v, (int, float)) or
+                v != v or abs(v) == float('inf') for v in values)):
+          fail(name, 'None or a non-empty sequence of finite numbers')
+        setattr(self, name, tuple(float(v) for v in values))
+      if len(self.observation_mean) != len(self.observation_std):
+        fail('observation_std', f'{len(self.observation_mean)} values (as '
+             f'observation_mean), not {len(self.observation_std)}')
+      if not all(v > 0 for v in self.observation_std):
+        fail('observation_std', 'values > 0')
     if not (isinstance(self.replay_table_name, str) and
             self.replay_table_name):
       fail('replay_table_name', 'a non-empty string')

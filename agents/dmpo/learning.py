@@ -42,7 +42,8 @@ from jumpy_acme.utils import sharding
 
 # Configuration fields a checkpoint must agree on to be restored.
 _STRUCTURAL_FIELDS = ('policy_hidden_sizes', 'critic_hidden_sizes',
-                      'num_atoms', 'per_dim_constraining')
+                      'num_atoms', 'per_dim_constraining',
+                      'observation_mean', 'observation_std')
 
 
 class TrainingState(NamedTuple):

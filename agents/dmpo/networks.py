@@ -30,6 +30,12 @@ from jumpy_acme.agents.dmpo import config as config_lib
 from jumpy_acme.utils import activations
 
 
+# Standardised observations are clipped to +-this many data standard
+# deviations (a state far outside the data, e.g. a diverging simulation,
+# stays a bounded input).
+OBSERVATION_CLIP = 10.0
+
+
 class LayerNormMLP(nn.Module):
   """Linear + LayerNorm + tanh, then Linear + ELU for each further size."""
   sizes: Sequence[int]
@@ -169,11 +175,26 @@ def make_networks(environment_spec: specs.EnvironmentSpec,
                      'actions.')
   obs_ndim = len(observation_shape)
   flat_size = int(np.prod(observation_shape))
+  if config.observation_mean is None:
+    shift, scale = None, None
+  elif len(config.observation_mean) != flat_size:
+    raise ValueError(
+        f'config.observation_mean: expected {flat_size} values (the '
+        f'flattened observation spec {observation_shape}), got '
+        f'{len(config.observation_mean)}.')
+  else:
+    shift = np.asarray(config.observation_mean, np.float32)
+    scale = np.asarray(config.observation_std, np.float32)
 
   def flatten(observation):
+    """[..., *obs_shape] -> [..., O], standardised if the config says so."""
     batch_shape = observation.shape[:observation.ndim - obs_ndim]
-    return jnp.reshape(observation, batch_shape + (flat_size,)).astype(
+    flat = jnp.reshape(observation, batch_shape + (flat_size,)).astype(
         jnp.float32)
+    if shift is None:
+      return flat
+    return jnp.clip((flat - shift) / scale, -OBSERVATION_CLIP,
+                    OBSERVATION_CLIP)
 
   policy = GaussianPolicy(config.policy_hidden_sizes, action_size,
                           config.init_scale, config.min_scale)
