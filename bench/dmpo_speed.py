@@ -141,9 +141,12 @@ def end_to_end(method: str, args) -> dict:
                f'--method={method}', '--task=reach_red',
                f'--num_actors={args.actors}', f'--env_steps={args.env_steps}',
                f'--eval_every={args.env_steps}', '--eval_episodes=1',
+               f'--batch_size={args.rl_batch_size}',
+               f'--samples_per_insert={args.rl_samples_per_insert}',
+               # Every method, as make rl-curves: the skills, or (scratch)
+               # only the observation statistics.
+               f'--phase1_checkpoint={args.phase1_checkpoint}',
                f'--output={out}']
-    if method != 'scratch':
-      command.append(f'--phase1_checkpoint={args.phase1_checkpoint}')
     start = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True,
                             check=False)
@@ -173,6 +176,10 @@ def main():
   parser.add_argument('--actors', type=int, default=2)
   parser.add_argument('--env_steps', type=int, default=4000)
   parser.add_argument('--phase1_checkpoint', default='pretrained/k10')
+  parser.add_argument('--rl_batch_size', type=int, default=64,
+                      help='--end_to_end runs\' batch (make rl-curves).')
+  parser.add_argument('--rl_samples_per_insert', type=float, default=8.0,
+                      help='--end_to_end runs\' ratio (make rl-curves).')
   args = parser.parse_args()
   o, a = args.observation_size, args.action_size
   config = dmpo.DMPOConfig(

@@ -74,6 +74,10 @@ _SAMPLES_PER_INSERT = flags.DEFINE_float('samples_per_insert', 32.0,
 _MIN_REPLAY = flags.DEFINE_integer('min_replay_size', 1000,
                                    'Transitions before learning starts.')
 _N_STEP = flags.DEFINE_integer('n_step', 5, 'n-step returns.')
+_DISCOUNT = flags.DEFINE_float(
+    'discount', 0.99, 'gamma per primitive step; skill methods discount a '
+    'skill step by gamma ** actions_per_latent (--replay_counts=env_steps) '
+    'or by gamma (transitions).')
 _POLICY_SIZES = flags.DEFINE_list('policy_sizes', ['256', '256', '256'],
                                   'Policy LayerNorm-MLP sizes.')
 _CRITIC_SIZES = flags.DEFINE_list('critic_sizes', ['512', '512', '256'],
@@ -82,6 +86,14 @@ _VMAX = flags.DEFINE_float(
     'vmax', None, 'Critic support [-vmax, vmax]. Default: Acme\'s 150, or '
     'for skill methods enough for a skill step\'s summed reward '
     '(harnessing.config.default_vmax).')
+_INIT_SCALE = flags.DEFINE_float(
+    'init_scale', 0.7, 'DMPO policy stddev at init, in canonical action '
+    'units (Acme\'s 0.7; z = latent_scale * action for skill methods).')
+_NORMALIZE = flags.DEFINE_bool(
+    'normalize_observations', True, 'Standardise DMPO\'s observations with '
+    'the state mean and std of --phase1_checkpoint\'s training data (every '
+    'method, scratch included, when --phase1_checkpoint is given; scratch '
+    'reads only those statistics from it).')
 _UPDATE_PERIOD = flags.DEFINE_integer(
     'variable_update_period', 200, 'Actor steps between parameter fetches.')
 _REPLAY_COUNTS = flags.DEFINE_enum(
@@ -89,8 +101,10 @@ _REPLAY_COUNTS = flags.DEFINE_enum(
     'Skill methods: what --samples_per_insert, --min_replay_size and '
     '--variable_update_period count. env_steps: primitive environment '
     'steps, so every method makes the same learner updates per environment '
-    'step (harnessing.config.per_environment_step); transitions: DMPO\'s '
-    'own unit, a skill step (10x fewer updates per environment step).')
+    'step and the same discount per environment step '
+    '(harnessing.config.per_environment_step); transitions: DMPO\'s own '
+    'unit, a skill step (10x fewer updates per environment step, gamma per '
+    'skill step).')
 # Planning methods.
 flags.set_default(planner_flags.NUM_SAMPLES, 200)  # N = 200 while learning.
 _FINETUNE_BATCH = flags.DEFINE_integer(
@@ -127,14 +141,17 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       batch_size=_BATCH_SIZE.value, learning_rate=_LEARNING_RATE.value,
       samples_per_insert=_SAMPLES_PER_INSERT.value,
       min_replay_size=_MIN_REPLAY.value, n_step=_N_STEP.value,
+      discount=_DISCOUNT.value, init_scale=_INIT_SCALE.value,
       policy_hidden_sizes=_sizes(_POLICY_SIZES),
       critic_hidden_sizes=_sizes(_CRITIC_SIZES),
-      vmax=(_VMAX.value if _VMAX.value is not None else
-            config_lib.default_vmax(
-                _ACTIONS_PER_LATENT.value, _EPISODE_LENGTH.value,
-                dmpo_config.DMPOConfig.discount,
-                _METHOD.value in config_lib.SKILL_METHODS)),
       variable_update_period=_UPDATE_PERIOD.value, seed=seed)
+  if _NORMALIZE.value and _PHASE1.value:
+    from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+    statistics = model_lib.load(_PHASE1.value).normalization
+    dmpo = dataclasses.replace(
+        dmpo,
+        observation_mean=tuple(np.asarray(statistics.state_mean).tolist()),
+        observation_std=tuple(np.asarray(statistics.state_std).tolist()))
   if _METHOD.value != 'scratch':
     # A latent action space: epsilon_mean per dimension (spec/acme.md).
     from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
@@ -145,6 +162,12 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
     dmpo = dmpo.with_epsilon_mean_per_dimension(latent)
     if _REPLAY_COUNTS.value == 'env_steps':
       dmpo = config_lib.per_environment_step(dmpo, _ACTIONS_PER_LATENT.value)
+  # The support from the discount DMPO uses (per skill step, after
+  # per_environment_step's scaling, for skill methods).
+  dmpo = dataclasses.replace(dmpo, vmax=(
+      _VMAX.value if _VMAX.value is not None else config_lib.default_vmax(
+          _ACTIONS_PER_LATENT.value, _EPISODE_LENGTH.value, dmpo.discount,
+          _METHOD.value in config_lib.SKILL_METHODS)))
   return config_lib.HarnessingConfig(
       method=_METHOD.value, task=_TASK.value, dmpo=dmpo,
       phase1_checkpoint=_PHASE1.value,
@@ -231,9 +254,17 @@ def main(argv):
   for seed in range(_SEED.value, _SEED.value + _NUM_SEEDS.value):
     config = make_config(seed)  # Validates every value first.
     seed_dir = os.path.join(method_dir, f'seed_{seed}')
-    if os.path.exists(os.path.join(seed_dir, 'done.json')):
-      print(f'[train_rl] seed {seed}: finished earlier, skipped.')
-      continue
+    done = os.path.join(seed_dir, 'done.json')
+    if os.path.exists(done):
+      if rl.stored_env_steps(seed_dir) >= config.env_steps:
+        print(f'[train_rl] seed {seed}: finished earlier, skipped.')
+        continue
+      # A larger budget continues a finished run (the one setting a
+      # resumed run may change).
+      print(f'[train_rl] seed {seed}: finished at '
+            f'{rl.stored_env_steps(seed_dir):,} env steps; continuing to '
+            f'{config.env_steps:,}.', flush=True)
+      os.remove(done)
     counts = rl.run(config, seed_dir, _NUM_ACTORS.value,
                     make_launcher=launcher_flags.make,
                     actor_resources=launcher_flags.actor(),

@@ -227,6 +227,9 @@ def test_skill_methods_make_as_many_updates_per_environment_step():
   assert skill.variable_update_period * 10 == 200
   assert harnessing.config.per_environment_step(
       base, 3).min_replay_size == 334  # Rounded up: 1002 steps >= 1000.
+  # The same horizon in environment steps: a skill step discounts as its
+  # 10 primitive steps do.
+  assert skill.discount == pytest.approx(base.discount ** 10, rel=1e-12)
   assert skill.epsilon_mean == base.epsilon_mean  # Nothing else changes.
   with pytest.raises(ValueError, match='actions_per_latent: expected an '
                      'integer >= 1, got 0'):
@@ -234,12 +237,18 @@ def test_skill_methods_make_as_many_updates_per_environment_step():
 
 
 def test_default_critic_support_covers_a_skill_steps_summed_reward():
-  # Rewards in [0, 1]: Q <= sum_t gamma^t r_t. A skill step sums 10
-  # primitive rewards over 40 skill steps: 10 (1 - 0.99^40) / 0.01 = 331.0.
-  assert harnessing.config.default_vmax(10, 400, 0.99, True) == 350.0
-  assert harnessing.config.default_vmax(10, 400, 1.0, True) == 400.0  # 10x40.
-  # One step per skill, or primitive actions: Acme's 150 already covers 98.
-  assert harnessing.config.default_vmax(1, 400, 0.99, True) == 150.0
+  # Rewards in [0, 1] and episodes that end by truncation (the critic
+  # bootstraps through them): Q <= sum_t gamma^t r_t over an unbounded
+  # horizon. A skill step sums up to 10 primitive rewards: with gamma 0.99
+  # per skill step Q reaches 10 / 0.01 = 1000 (the bound the first version
+  # missed: it stopped at 40 skill steps, 331 -> 350, and the critic
+  # saturated); with 0.99 ** 10 = 0.904 per skill step, 10 / 0.0956 = 104.6,
+  # inside Acme's 150.
+  assert harnessing.config.default_vmax(10, 400, 0.99, True) == 1000.0
+  assert harnessing.config.default_vmax(10, 400, 0.99 ** 10, True) == 150.0
+  assert harnessing.config.default_vmax(10, 400, 0.999, True) == 10000.0
+  assert harnessing.config.default_vmax(10, 400, 1.0, True) == 400.0
+  # Primitive actions: Acme's 150 already covers 1 / 0.01 = 100.
   assert harnessing.config.default_vmax(10, 400, 0.99, False) == 150.0
 
 
@@ -285,6 +294,15 @@ def test_a_stopped_rl_run_resumes_where_it_stopped(tmp_path):
     done = json.load(f)
   assert done['env_steps'] >= max(120, stopped['env_steps'])
   assert done['learner_steps'] >= stopped['learner_steps']
+  # A finished run given a larger budget continues its curve.
+  longer = [('--env_steps=360' if a.startswith('--env_steps') else a)
+            for a in args]
+  more = subprocess.run(longer, capture_output=True, text=True, timeout=600,
+                        check=False)
+  assert more.returncode == 0, more.stderr[-3000:]
+  assert 'continuing to 360' in more.stdout
+  assert [r['env_steps'] for r in _evaluation_rows(seed)] == list(
+      range(0, 361, 30))
 
 
 def _evaluation_rows(seed_dir):
