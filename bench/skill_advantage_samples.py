@@ -11,8 +11,9 @@ At data states s (first states of the dataset's snippets) and skills
 z ~ N(0, I), the label is the task reward one jump ahead under the jumpy
 model, y = r(f(s, z)) (what the planner scores). An MLP g(s, z) (the DMPO
 critic's torso: LayerNorm-MLP 512-512-256 on standardised s and z / 2)
-is fit by Adam on N (s, z, y) triples, N in --sizes (each (s, z) pair
---sgd_steps steps of --batch_size, in shuffled epochs). On held-out states, each with
+is fit by Adam on N (s, z, y) triples, N in --sizes (--sgd_steps steps
+of --batch_size, in shuffled epochs; --loss=pairs fits differences
+between two skills at a state instead). On held-out states, each with
 --skills draws of z, it reports
   - the Spearman correlation over z at a state between g and y (median
     over states where y varies with z): can g rank skills?
@@ -53,6 +54,11 @@ def main():
   parser.add_argument('--test_states', type=int, default=300)
   parser.add_argument('--skills', type=int, default=64)
   parser.add_argument('--seed', type=int, default=0)
+  parser.add_argument('--loss', default='value', choices=['value', 'pairs'],
+                      help='value: regress y (as a critic does); pairs: '
+                      'regress g(s, z1) - g(s, z2) on y1 - y2 for two '
+                      'skills at the same state (the state\'s share of y '
+                      'cancels, as in an advantage head); N counts states.')
   args = parser.parse_args()
 
   import jax  # pylint: disable=g-import-not-at-top
@@ -112,6 +118,9 @@ def main():
   @jax.jit
   def update(params, opt_state, s, z, y):
     def loss(p):
+      if args.loss == 'pairs':  # z, y: [B, 2, ...], the same state twice.
+        g = critic.apply(p, jnp.repeat(s[:, None], 2, 1), z)
+        return jnp.mean(((g[:, 0] - g[:, 1]) - (y[:, 0] - y[:, 1])) ** 2)
       return jnp.mean((critic.apply(p, s, z) - y) ** 2)
     value, grads = jax.value_and_grad(loss)(params)
     updates, opt_state = optimiser.update(grads, opt_state)
@@ -125,8 +134,12 @@ def main():
       continue
     key, k_data, k_init = jax.random.split(key, 3)
     s = train_pool[rng.choice(len(train_pool), size, replace=False)]
-    z, y = labelled(s, k_data)
-    params = critic.init(k_init, s[:1], z[:1])
+    if args.loss == 'pairs':
+      z, y = labelled(np.repeat(s, 2, 0), k_data)
+      z, y = z.reshape(size, 2, latent), y.reshape(size, 2)
+    else:
+      z, y = labelled(s, k_data)
+    params = critic.init(k_init, s[:1], z[:1].reshape(-1, latent)[:1])
     opt_state = optimiser.init(params)
     steps = 0
     while steps < args.sgd_steps:  # Epochs of shuffled batches.
@@ -144,8 +157,8 @@ def main():
     results[size] = {'sgd_steps': steps,
                      'spearman_over_z_median': float(np.nanmedian(rho)),
                      'test_mse': float(np.mean((pred - test_y) ** 2))}
-    print(f'N = {size:>7,} (s, z, y) triples, {steps:,} SGD steps of '
-          f'{args.batch_size}: rank correlation over z at a state, median '
+    print(f'{args.loss}: N = {size:>7,} (s, z, y) triples, {steps:,} SGD '
+          f'steps of {args.batch_size}: rank correlation over z at a state, median '
           f'{results[size]["spearman_over_z_median"]:.2f}; held-out MSE '
           f'{results[size]["test_mse"]:.4f} ({time.time() - start:.0f} s)',
           flush=True)
@@ -153,7 +166,8 @@ def main():
         f'variance is within states (what z controls); y varies with z at '
         f'{100 * np.mean(varies):.0f} % of {args.test_states} held-out '
         'states')
-  print(json.dumps({'task': args.task, 'within_state_variance_share': within,
+  print(json.dumps({'task': args.task, 'loss': args.loss,
+                    'within_state_variance_share': within,
                     'states_where_z_matters': float(np.mean(varies)),
                     'results': {str(k): v for k, v in results.items()}}))
 
