@@ -158,7 +158,8 @@ def main():
                      'spearman_over_z_median': float(np.nanmedian(rho)),
                      'test_mse': float(np.mean((pred - test_y) ** 2))}
     print(f'{args.loss}: N = {size:>7,} (s, z, y) triples, {steps:,} SGD '
-          f'steps of {args.batch_size}: rank correlation over z at a state, median '
+          f'steps of {args.batch_size}: rank correlation over z at a '
+          'state, median '
           f'{results[size]["spearman_over_z_median"]:.2f}; held-out MSE '
           f'{results[size]["test_mse"]:.4f} ({time.time() - start:.0f} s)',
           flush=True)
