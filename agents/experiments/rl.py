@@ -395,6 +395,24 @@ def evaluation_points(config: config_lib.HarnessingConfig) -> List[int]:
 EVALUATION_SEED_OFFSET = 10_000
 
 
+def evaluation_returns(config: config_lib.HarnessingConfig, actor, phase1,
+                       seed: int) -> List[float]:
+  """Undiscounted returns of config.eval_episodes episodes from the same
+  initial states at every call: the environment is made afresh with
+  `seed` (NOT pure: runs the simulator). `actor` does not update."""
+  environment = _environment(config, seed, phase1)
+  episode_return = _Return()
+  loop = environment_loop.EnvironmentLoop(
+      environment, actor, logger=loggers.NoOpLogger(),
+      should_update=False, observers=[episode_return])
+  returns = []
+  for _ in range(config.eval_episodes):
+    loop.run_episode()
+    returns.append(episode_return.value)
+  environment.close()
+  return returns
+
+
 def evaluator_worker(context, config: config_lib.HarnessingConfig,
                      output_dir: str):
   """Evaluates at each evaluation point; the return is the primitive
@@ -423,7 +441,6 @@ def evaluator_worker(context, config: config_lib.HarnessingConfig,
     actor = dmpo.DMPOActor(
         jax.jit(dmpo.make_policy(parts.networks, evaluation=True)),
         jax.random.PRNGKey(context.seed), source)
-  episode_return = _Return()
   parts.environment.close()
   path = os.path.join(output_dir, EVALUATION_FILE)
   done = {row['env_steps'] for row in read_evaluations(path)}
@@ -437,15 +454,7 @@ def evaluator_worker(context, config: config_lib.HarnessingConfig,
       time.sleep(0.5)
     counts = context.counter.get_counts()
     actor.update(wait=True)
-    environment = _environment(config, eval_seed, parts.phase1)
-    loop = environment_loop.EnvironmentLoop(
-        environment, actor, logger=loggers.NoOpLogger(),
-        should_update=False, observers=[episode_return])
-    returns = []
-    for _ in range(config.eval_episodes):
-      loop.run_episode()
-      returns.append(episode_return.value)
-    environment.close()
+    returns = evaluation_returns(config, actor, parts.phase1, eval_seed)
     log.write({'env_steps': point, 'actual_env_steps': counts['env_steps'],
                'learner_steps': counts['learner_steps'],
                'return_mean': float(np.mean(returns)),
