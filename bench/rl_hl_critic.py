@@ -31,13 +31,8 @@ import time
 
 import numpy as np
 
+from jumpy_acme.utils import stats
 
-def _spearman(x: np.ndarray, y: np.ndarray) -> float:
-  rx = np.argsort(np.argsort(x)).astype(np.float64)
-  ry = np.argsort(np.argsort(y)).astype(np.float64)
-  if rx.std() == 0 or ry.std() == 0:
-    return float('nan')
-  return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def main():
@@ -129,7 +124,8 @@ def main():
   pct = lambda value, pool: 100.0 * float(np.mean(pool < value))
   plan_pct = np.array([pct(r['q_plan'], r['q_prior']) for r in rows])
   mean_pct = np.array([pct(r['q_mean'], r['q_prior']) for r in rows])
-  rho = np.array([_spearman(r['q_prior'], r['r_prior']) for r in rows])
+  rho = np.array([stats.spearman(r['q_prior'], r['r_prior'])
+                  for r in rows])
   informative = np.array([np.ptp(r['r_prior']) > 1e-6 for r in rows])
   q_level = np.array([np.mean(r['q_prior']) for r in rows])
   q_spread_prior = np.array([np.std(r['q_prior']) for r in rows])

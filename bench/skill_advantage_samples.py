@@ -32,13 +32,8 @@ import time
 
 import numpy as np
 
+from jumpy_acme.utils import stats
 
-def _spearman(x, y):
-  rx = np.argsort(np.argsort(x)).astype(np.float64)
-  ry = np.argsort(np.argsort(y)).astype(np.float64)
-  if rx.std() == 0 or ry.std() == 0:
-    return float('nan')
-  return float(np.corrcoef(rx, ry)[0, 1])
 
 
 def main():
@@ -153,7 +148,7 @@ def main():
     pred = np.asarray(critic.apply(
         params, test_s.reshape(-1, test_s.shape[-1]),
         test_z.reshape(-1, latent))).reshape(test_y.shape)
-    rho = [_spearman(pred[i], test_y[i]) for i in np.flatnonzero(varies)]
+    rho = [stats.spearman(pred[i], test_y[i]) for i in np.flatnonzero(varies)]
     results[size] = {'sgd_steps': steps,
                      'spearman_over_z_median': float(np.nanmedian(rho)),
                      'test_mse': float(np.mean((pred - test_y) ** 2))}

@@ -14,6 +14,7 @@ import reverb
 import rlax
 
 from jumpy_acme import specs
+from jumpy_acme.testing import fakes
 from jumpy_acme import types
 from jumpy_acme import variables
 from jumpy_acme.adders import reverb as reverb_adders
@@ -67,20 +68,6 @@ class Reach(dm_env.Environment):
 
   def discount_spec(self):
     return dm_env_specs.BoundedArray((), np.float32, 0.0, 1.0, 'discount')
-
-
-class _FunctionActor:
-  def __init__(self, act):
-    self.select_action = act
-
-  def observe_first(self, timestep):
-    del timestep
-
-  def observe(self, action, next_timestep):
-    del action, next_timestep
-
-  def update(self, wait=False):
-    del wait
 
 
 def _episode_return(env, actor) -> float:
@@ -594,10 +581,11 @@ def test_learns_to_reach_through_builder_and_reverb(reverb_server):
   # References: a uniformly random policy and the scripted optimum.
   rng = np.random.default_rng(0)
   reference_env = Reach(scale=2.0, seed=1)
-  random_return = np.mean([_episode_return(reference_env, _FunctionActor(
+  act = fakes.FunctionActor
+  random_return = np.mean([_episode_return(reference_env, act(
       lambda o: rng.uniform(-2, 2, 2).astype(np.float32)))
                            for _ in range(50)])
-  scripted_return = np.mean([_episode_return(reference_env, _FunctionActor(
+  scripted_return = np.mean([_episode_return(reference_env, act(
       lambda o: np.clip(2 * (reference_env.goal - o) / 0.3, -2, 2).astype(
           np.float32))) for _ in range(50)])
   assert random_return < 1.0 < 8.0 < scripted_return

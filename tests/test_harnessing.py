@@ -252,38 +252,28 @@ def test_default_critic_support_covers_a_skill_steps_summed_reward():
   assert harnessing.config.default_vmax(10, 400, 0.99, False) == 150.0
 
 
-class _TowardRed:
-  """Moves the pinch toward red at a fixed speed (NOT a learner)."""
-
-  def observe_first(self, timestep):
-    del timestep
-
-  def observe(self, action, next_timestep):
-    del action, next_timestep
-
-  def update(self, wait=False):
-    del wait
-
-  def select_action(self, observation):
-    from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
-    offset = layout.LAYOUT.get(observation, 'red_to_pinch_pos')
-    action = np.zeros(5, np.float32)
-    action[:3] = np.clip(-10 * offset, -0.07, 0.07)
-    return action
+def _toward_red(observation):
+  """Moves the pinch toward red at a fixed speed."""
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  offset = layout.LAYOUT.get(observation, 'red_to_pinch_pos')
+  action = np.zeros(5, np.float32)
+  action[:3] = np.clip(-10 * offset, -0.07, 0.07)
+  return action
 
 
 def test_every_evaluation_point_runs_the_same_initial_states():
   from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
   config = harnessing.HarnessingConfig(method='scratch', task='reach_red',
                                        episode_length=15, eval_episodes=3)
-  first = rl.evaluation_returns(config, _TowardRed(), None, seed=10_000)
-  again = rl.evaluation_returns(config, _TowardRed(), None, seed=10_000)
+  actor = fakes.FunctionActor(_toward_red)
+  first = rl.evaluation_returns(config, actor, None, seed=10_000)
+  again = rl.evaluation_returns(config, actor, None, seed=10_000)
   # The same states and the same actions: the same returns, point after
   # point (one environment stepping on would give the next states).
   np.testing.assert_allclose(again, first, rtol=1e-6)
   # Within a point the episodes start from different states.
   assert len(set(np.round(first, 6))) == 3
-  other = rl.evaluation_returns(config, _TowardRed(), None, seed=10_001)
+  other = rl.evaluation_returns(config, actor, None, seed=10_001)
   assert not np.allclose(other, first)
 
 

@@ -115,3 +115,19 @@ class CountingActor(core.Actor):
 
   def update(self, wait: bool = False):
     self.num_update += 1
+
+
+class FunctionActor:
+  """An actor that acts with `act(observation)` and learns nothing."""
+
+  def __init__(self, act):
+    self.select_action = act
+
+  def observe_first(self, timestep):
+    del timestep
+
+  def observe(self, action, next_timestep):
+    del action, next_timestep
+
+  def update(self, wait=False):
+    del wait
