@@ -54,6 +54,11 @@ def main():
                       'regress g(s, z1) - g(s, z2) on y1 - y2 for two '
                       'skills at the same state (the state\'s share of y '
                       'cancels, as in an advantage head); N counts states.')
+  parser.add_argument('--features', default='state',
+                      choices=['state', 'model'],
+                      help='state: g sees (s, z), as DMPO\'s critic; model: '
+                      'g also sees the jumpy model\'s prediction f(s, z) '
+                      '(standardised), as --critic_features=model does.')
   args = parser.parse_args()
 
   import jax  # pylint: disable=g-import-not-at-top
@@ -88,13 +93,17 @@ def main():
           for i in range(0, len(states), 4096)]
     return np.asarray(z), np.concatenate([np.asarray(y) for y in ys])
 
+  predict = jax.vmap(model.predict_next_state)
   mean = np.asarray(model.normalization.state_mean)
   std = np.asarray(model.normalization.state_std)
 
   class Critic(nn.Module):
     @nn.compact
     def __call__(self, s, z):
-      x = jnp.concatenate([(s - mean) / std, z / 2.0], -1)
+      inputs = [(s - mean) / std, z / 2.0]
+      if args.features == 'model':
+        inputs.append((predict(s, z) - mean) / std)
+      x = jnp.concatenate(inputs, -1)
       x = dmpo_networks.LayerNormMLP((512, 512, 256))(x)
       return nn.Dense(1)(x)[..., 0]
 
@@ -163,6 +172,7 @@ def main():
         f'{100 * np.mean(varies):.0f} % of {args.test_states} held-out '
         'states')
   print(json.dumps({'task': args.task, 'loss': args.loss,
+                    'features': args.features,
                     'within_state_variance_share': within,
                     'states_where_z_matters': float(np.mean(varies)),
                     'results': {str(k): v for k, v in results.items()}}))

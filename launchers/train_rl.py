@@ -66,6 +66,11 @@ _ACTIONS_PER_LATENT = flags.DEFINE_integer(
     'actions_per_latent', 10, 'Skill methods: steps a z is held.')
 _LATENT_SCALE = flags.DEFINE_float(
     'latent_scale', 2.0, 'Skill methods: z = latent_scale * action.')
+_CRITIC_FEATURES = flags.DEFINE_enum(
+    'critic_features', 'state', ['state', 'model'],
+    'Skill methods: what the critic sees besides (s, z). state: nothing '
+    '(the paper\'s RL-HL); model: also the jumpy model\'s predicted state '
+    'after the skill (agents/harnessing/critic_features.py).')
 # DMPO (defaults: agents/dmpo/config.py, from Acme).
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 256, 'DMPO batch.')
 _LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-4, 'DMPO Adam.')
@@ -173,6 +178,7 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       phase1_checkpoint=_PHASE1.value,
       actions_per_latent=_ACTIONS_PER_LATENT.value,
       latent_scale=_LATENT_SCALE.value,
+      critic_features=_CRITIC_FEATURES.value,
       planner=planner_flags.planner_config(),
       finetune_batch_size=_FINETUNE_BATCH.value,
       finetune_learning_rate=_FINETUNE_LR.value,
@@ -209,7 +215,8 @@ def plot(root: str, task: str, zero_shot: str = None,
     mean = np.array([np.mean(v) for v in curves.values()])
     std = np.array([np.std(v) for v in curves.values()])
     seeds = max(len(v) for v in curves.values())
-    ax.plot(x, mean, label=f'{rl_curves.LABELS[method]} ({seeds} seeds)')
+    name = rl_curves.label(os.path.join(root, method), method)
+    ax.plot(x, mean, label=f'{name} ({seeds} seeds)')
     ax.fill_between(x, mean - std, mean + std, alpha=0.2)
   if zero_shot:
     styles = iter(['--', ':', '-.'])

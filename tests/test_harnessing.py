@@ -71,6 +71,73 @@ def test_config_names_num_devices_that_do_not_split_the_batch():
                                 num_devices=0)
 
 
+def test_model_critic_features_are_the_jumpy_models_standardised_prediction():
+  from jumpy_acme.agents.harnessing import critic_features  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import losses  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  size = phase1.STATE_SIZE
+  mean = rng.normal(size=size).astype(np.float32)
+  std = rng.uniform(0.5, 2.0, size=size).astype(np.float32)
+  norm = losses.Normalization(
+      jnp.asarray(mean), jnp.asarray(std), -jnp.ones(size), jnp.ones(size),
+      jnp.ones(phase1.ACTION_SIZE))
+  model = phase1.tiny_model(normalization=norm)
+  features = critic_features.model_critic_features(model, latent_scale=2.0)
+  states = mean + std * rng.normal(size=(3, size)).astype(np.float32)
+  actions = rng.uniform(-1, 1, size=(3, model.latent_size)).astype(
+      np.float32)
+  actions[0, 0] = 3.0  # Outside the box: the skill acted is z = 2 * 1.
+  got = np.asarray(features(jnp.asarray(states), jnp.asarray(actions)))
+  for i in range(3):  # One state at a time, standardised by hand.
+    z = 2.0 * np.clip(actions[i], -1, 1)
+    expected = np.clip((np.asarray(model.predict_next_state(
+        jnp.asarray(states[i]), jnp.asarray(z))) - mean) / std, -10, 10)
+    np.testing.assert_allclose(got[i], expected, rtol=1e-4,
+                               atol=1e-4 * np.abs(expected).max())
+
+
+def test_a_model_feature_critic_sees_what_the_model_predicts():
+  from jumpy_acme.agents.harnessing import critic_features  # pylint: disable=g-import-not-at-top
+  spec = specs.EnvironmentSpec(
+      observations=specs.Array((phase1.STATE_SIZE,), np.float32),
+      actions=specs.BoundedArray((4,), np.float32, -1.0, 1.0),
+      rewards=specs.Array((), np.float32),
+      discounts=specs.BoundedArray((), np.float32, 0.0, 1.0))
+  config = dmpo.DMPOConfig()
+  plain = dmpo.make_networks(spec, config)
+  critics = [dmpo.make_networks(spec, config, critic_features.
+                                model_critic_features(
+                                    phase1.tiny_model(seed=seed), 2.0))
+             for seed in (0, 1)]
+  first_layer = lambda p: p['params']['LayerNormMLP_0']['Dense_0']['kernel']
+  key = jax.random.PRNGKey(0)
+  # Input: o [86], a [4], and the predicted state [86].
+  assert first_layer(plain.critic_init(key)).shape[0] == 86 + 4
+  params = critics[0].critic_init(key)
+  assert first_layer(params).shape[0] == 86 + 4 + 86
+  o = jnp.asarray(np.random.default_rng(1).normal(size=(2, 5, 86)),
+                  jnp.float32)
+  a = jnp.asarray(np.random.default_rng(2).uniform(-1, 1, size=(2, 5, 4)),
+                  jnp.float32)
+  logits = [np.asarray(c.critic_apply(params, o, a)) for c in critics]
+  assert logits[0].shape == (2, 5, config.num_atoms)
+  # Same parameters and inputs, another model: other values.
+  assert np.abs(logits[0] - logits[1]).max() > 1e-3 * np.abs(
+      logits[0]).max()
+
+
+def test_config_refuses_model_critic_features_without_skills():
+  with pytest.raises(ValueError, match=r"critic_features: 'model' needs a "
+                     r"skill method .* got method 'scratch'"):
+    harnessing.HarnessingConfig(method='scratch', task='reach_red',
+                                critic_features='model')
+  with pytest.raises(ValueError, match=r"critic_features: expected one of "
+                     r"\('state', 'model'\), got 'dreams'"):
+    harnessing.HarnessingConfig(method='rl_hl', task='reach_red',
+                                phase1_checkpoint='x',
+                                critic_features='dreams')
+
+
 def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
   import optax  # pylint: disable=g-import-not-at-top
   model = phase1.tiny_model()
@@ -372,6 +439,16 @@ def test_a_run_refuses_to_resume_with_other_settings_or_another_model(
     json.dump(stored, f)
   with pytest.raises(ValueError, match='phase1_fingerprint: started with'):
     rl.check_resumable(str(out), settings())
+  # A run from before critic_features existed did what 'state' does.
+  skills = lambda **c: rl.run_settings(harnessing.HarnessingConfig(
+      method='rl_hl', task='reach_red', phase1_checkpoint=str(model), **c))
+  older = {k: v for k, v in skills().items() if k != 'critic_features'}
+  with open(out / 'config.json', 'w') as f:
+    json.dump(older, f)
+  rl.check_resumable(str(out), skills())
+  with pytest.raises(ValueError, match=r"critic_features: started with "
+                     r"'<absent>', now 'model'"):
+    rl.check_resumable(str(out), skills(critic_features='model'))
 
 
 def test_a_stopped_run_without_a_learner_checkpoint_starts_the_seed_again(

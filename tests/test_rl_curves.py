@@ -107,3 +107,21 @@ def test_the_launcher_writes_tables_and_ends_with_the_goals(root, tmp_path):
   assert 'RL-HL above scratch at 50,000 steps: met' in text
   with open(output + '.json') as f:
     assert json.load(f)['goals'] == last['goals']
+
+
+def test_tables_name_a_model_critic_and_refuse_mixed_seeds(root):
+  def critic(task, method, seed, value):
+    path = os.path.join(root, task, method, f'seed_{seed}', 'config.json')
+    with open(path, 'w') as f:
+      json.dump({'method': method, 'critic_features': value}, f)
+
+  for seed in (0, 1):
+    critic('reach_red', 'rl_hl', seed, 'model')
+  critic('reach_red', 'scratch', 0, 'state')  # Seed 1 has no config: state.
+  lines = rl_curves.build(root, tasks=['reach_red'])['markdown'].splitlines()
+  assert lines[2] == ('| env steps | RL-from-scratch | RL-HL (model critic) '
+                      '| RL-HL + Planning |')
+  critic('reach_red', 'rl_hl_planning', 1, 'model')  # Seed 0: state.
+  with pytest.raises(ValueError, match=r'rl_hl_planning: seeds ran with '
+                     r'different critic_features'):
+    rl_curves.build(root, tasks=['reach_red'])

@@ -68,17 +68,23 @@ class GaussianPolicy(nn.Module):
 
 
 class CategoricalCritic(nn.Module):
-  """(o [..., O], canonical a [..., D]) -> logits [..., L]."""
+  """(o [..., O], canonical a [..., D], extra [..., F]) -> logits [..., L].
+
+  extra: fixed (untrained) features of (o, a) concatenated to the input, or
+  None (F = 0), the default.
+  """
   hidden_sizes: Sequence[int]
   num_atoms: int
   clip_actions: bool
 
   @nn.compact
-  def __call__(self, observation, action):
+  def __call__(self, observation, action, extra=None):
     if self.clip_actions:
       action = jnp.clip(action, -1.0, 1.0)
-    x = LayerNormMLP(self.hidden_sizes)(
-        jnp.concatenate([observation, action], axis=-1))
+    inputs = [observation, action]
+    if extra is not None:
+      inputs.append(jax.lax.stop_gradient(extra))
+    x = LayerNormMLP(self.hidden_sizes)(jnp.concatenate(inputs, axis=-1))
     small = nn.initializers.variance_scaling(1e-5, 'fan_in',
                                              'truncated_normal')
     return nn.Dense(self.num_atoms, kernel_init=small, name='logits')(x)
@@ -153,9 +159,22 @@ def _action_bounds(action_spec):
   return size, low, high
 
 
-def make_networks(environment_spec: specs.EnvironmentSpec,
-                  config: config_lib.DMPOConfig) -> DMPONetworks:
+def make_networks(
+    environment_spec: specs.EnvironmentSpec,
+    config: config_lib.DMPOConfig,
+    critic_features: Optional[Callable[[jax.Array, jax.Array],
+                                       jax.Array]] = None) -> DMPONetworks:
   """DMPO's networks for a flat-array observation and a 1-D action spec.
+
+  Args:
+    environment_spec: a flat-array observation, a 1-D action.
+    config: DMPO's settings.
+    critic_features: optional fixed function (raw flattened o [B, O],
+      canonical a [B, D]) -> [B, F] whose output the critic also sees (no
+      gradient flows into it). For a skill action, the jumpy model's
+      prediction of the state after the skill
+      (harnessing.critic_features.model_critic_features): what z does,
+      which the critic otherwise has to learn from rewards alone.
 
   Raises:
     ValueError: naming the spec field that does not fit (nested
@@ -186,15 +205,32 @@ def make_networks(environment_spec: specs.EnvironmentSpec,
     shift = np.asarray(config.observation_mean, np.float32)
     scale = np.asarray(config.observation_std, np.float32)
 
+  def raw_flat(observation):
+    """[..., *obs_shape] -> [..., O] float32."""
+    batch_shape = observation.shape[:observation.ndim - obs_ndim]
+    return jnp.reshape(observation, batch_shape + (flat_size,)).astype(
+        jnp.float32)
+
   def flatten(observation):
     """[..., *obs_shape] -> [..., O], standardised if the config says so."""
-    batch_shape = observation.shape[:observation.ndim - obs_ndim]
-    flat = jnp.reshape(observation, batch_shape + (flat_size,)).astype(
-        jnp.float32)
+    flat = raw_flat(observation)
     if shift is None:
       return flat
     return jnp.clip((flat - shift) / scale, -OBSERVATION_CLIP,
                     OBSERVATION_CLIP)
+
+  def extra(observation, action):
+    """None, or critic_features over any batch shape: [..., F]."""
+    if critic_features is None:
+      return None
+    flat = raw_flat(observation)
+    batch_shape = flat.shape[:-1]
+    out = critic_features(flat.reshape((-1, flat_size)),
+                          action.reshape((-1, action_size)))
+    return out.reshape(batch_shape + out.shape[-1:])
+
+  def critic_apply(params, o, a):
+    return critic.apply(params, flatten(o), a, extra(o, a))
 
   policy = GaussianPolicy(config.policy_hidden_sizes, action_size,
                           config.init_scale, config.min_scale)
@@ -206,9 +242,10 @@ def make_networks(environment_spec: specs.EnvironmentSpec,
   return DMPONetworks(
       policy_init=lambda key: policy.init(key, dummy_observation),
       policy_apply=lambda params, o: policy.apply(params, flatten(o)),
-      critic_init=lambda key: critic.init(key, dummy_observation,
-                                          dummy_action),
-      critic_apply=lambda params, o, a: critic.apply(params, flatten(o), a),
+      critic_init=lambda key: critic.init(
+          key, dummy_observation, dummy_action,
+          extra(dummy_observation, dummy_action)),
+      critic_apply=critic_apply,
       atoms=jnp.linspace(-config.vmax, config.vmax, config.num_atoms,
                          dtype=jnp.float32),
       observation_shape=observation_shape,

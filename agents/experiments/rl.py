@@ -36,6 +36,7 @@ from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents import dmpo
 from jumpy_acme.agents.harnessing import acting
 from jumpy_acme.agents.harnessing import config as config_lib
+from jumpy_acme.agents.harnessing import critic_features
 from jumpy_acme.agents.harnessing import environment as skill_env
 from jumpy_acme.agents.harnessing import finetune
 from jumpy_acme.launcher import LocalLauncher
@@ -75,7 +76,12 @@ def _parts(config: config_lib.HarnessingConfig, seed: int) -> _Parts:
     phase1 = model_lib.load(config.phase1_checkpoint)
   env = _environment(config, seed, phase1)
   spec = specs.make_environment_spec(env)
-  return _Parts(env, spec, dmpo.make_networks(spec, config.dmpo), phase1)
+  features = None
+  if config.critic_features == 'model':
+    features = critic_features.model_critic_features(phase1,
+                                                     config.latent_scale)
+  return _Parts(env, spec, dmpo.make_networks(spec, config.dmpo, features),
+                phase1)
 
 
 class _EnvSteps(environment_loop.EnvLoopObserver):
@@ -347,6 +353,11 @@ def run_settings(config: config_lib.HarnessingConfig) -> Dict[str, Any]:
   return settings
 
 
+# Fields added to HarnessingConfig after runs were started, with the value
+# that keeps what those runs did: such a run resumes when the field is at it.
+LATER_FIELDS = {'critic_features': 'state'}
+
+
 def check_resumable(output_dir: str, settings: Dict[str, Any]) -> None:
   """Refuses to resume a run with other settings than it started with (a
   curve would silently mix two settings, or two phase-1 models); raises
@@ -365,6 +376,8 @@ def check_resumable(output_dir: str, settings: Dict[str, Any]) -> None:
           key == 'phase1_fingerprint' and key not in old):
         continue
       a, b = old.get(key, '<absent>'), new.get(key, '<absent>')
+      if key not in old and LATER_FIELDS.get(name, '<absent>') == b:
+        continue  # A field added since the run began, at its old behaviour.
       if isinstance(a, dict) and isinstance(b, dict):
         yield from differences(a, b, name + '.')
       elif a != b:
@@ -522,6 +535,7 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
           f'{int(initial["evaluations"])}/{total} evaluations done (the '
           'learner continues from its last checkpoint; the replay buffer '
           'refills with the restored policy).', flush=True)
+  resumed_at = 0.0 if initial is None else float(initial['env_steps'])
   start = time.time()
   last = [0.0]
   saved = [0.0]
@@ -533,7 +547,8 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
     if time.time() - last[0] >= 15:
       last[0] = time.time()
       elapsed = time.time() - start
-      rate = counts['env_steps'] / max(elapsed, 1e-9)
+      # Steps made by this process (a resumed run starts from its counts).
+      rate = (counts['env_steps'] - resumed_at) / max(elapsed, 1e-9)
       print(f'[train_rl] {config.method} seed {config.seed}: '
             f'{int(counts["env_steps"]):,}/{config.env_steps:,} env steps '
             f'({rate:.0f}/s) | learner {int(counts["learner_steps"])} | '

@@ -49,6 +49,36 @@ def read_method(method_dir: str) -> Curve:
   return dict(sorted(curve.items()))
 
 
+def critic_features(method_dir: str) -> str:
+  """What the method's critic saw besides (s, a), read from its seeds'
+  config.json ('state' for runs from before the setting existed, or
+  without a config).
+
+  Raises:
+    ValueError: when seeds differ (one curve would mix two settings).
+  """
+  found = {}
+  for seed_dir in sorted(glob.glob(os.path.join(method_dir, 'seed_*'))):
+    path = os.path.join(seed_dir, 'config.json')
+    found[seed_dir] = 'state'
+    if os.path.exists(path):
+      with open(path) as f:
+        found[seed_dir] = json.load(f).get('critic_features', 'state')
+  if len(set(found.values())) > 1:
+    raise ValueError(f'{method_dir}: seeds ran with different '
+                     f'critic_features ({found}); one curve cannot mix '
+                     'them. Move one setting\'s seeds to another root.')
+  return next(iter(found.values()), 'state')
+
+
+def label(method_dir: str, method: str) -> str:
+  """The method's name in tables and plots, with '(model critic)' when its
+  critic also saw the jumpy model's prediction."""
+  if critic_features(method_dir) == 'model':
+    return LABELS[method] + ' (model critic)'
+  return LABELS[method]
+
+
 def read(root: str, tasks: Sequence[str] = None) -> Dict[str, Dict[str,
                                                                     Curve]]:
   """{task: {method: curve}} for every task directory under `root` (or
@@ -119,13 +149,16 @@ def _cell(values: Sequence[float]) -> str:
   return f'{s["mean"]:.1f} +- {s["std"]:.1f} ({s["seeds"]})'
 
 
-def markdown(task: str, curves: Mapping[str, Curve]) -> str:
-  """One task's table: a row per evaluation point, a column per method,
-  each cell 'mean +- std across seeds (seeds)'."""
+def markdown(task: str, curves: Mapping[str, Curve],
+             labels: Mapping[str, str] = None) -> str:
+  """One task's table: a row per evaluation point, a column per method
+  (headed by `labels`, default LABELS), each cell 'mean +- std across
+  seeds (seeds)'."""
+  labels = labels or LABELS
   methods = [m for m in METHODS if m in curves]
   steps = sorted({x for m in methods for x in curves[m]})
   lines = [f'### {task}', '',
-           '| env steps | ' + ' | '.join(LABELS[m] for m in methods) + ' |',
+           '| env steps | ' + ' | '.join(labels[m] for m in methods) + ' |',
            '|---|' + '---|' * len(methods)]
   for x in steps:
     lines.append(f'| {x:,} | ' + ' | '.join(
@@ -146,7 +179,9 @@ def build(root: str, tasks: Sequence[str] = None,
                        'planning_over_hl': planning_over_hl(curves,
                                                             min_seeds)}
                 for task, curves in data.items()},
-      'markdown': '\n\n'.join(markdown(t, c) for t, c in data.items()),
+      'markdown': '\n\n'.join(
+          markdown(t, c, {m: label(os.path.join(root, t, m), m) for m in c})
+          for t, c in data.items()),
   }
 
 

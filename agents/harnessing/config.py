@@ -11,6 +11,8 @@ from jumpy_acme.agents.planning import config as planning_config
 METHODS = ('scratch', 'rl_hl', 'rl_hl_planning', 'rl_hl_planning_finetune')
 SKILL_METHODS = METHODS[1:]
 PLANNING_METHODS = METHODS[2:]
+# What the critic sees besides (s, a): critic_features.py.
+CRITIC_FEATURES = ('state', 'model')
 
 
 def default_vmax(actions_per_latent: int, episode_length: int,
@@ -105,6 +107,9 @@ class HarnessingConfig:
   phase1_checkpoint: Optional[str] = None
   actions_per_latent: int = 10
   latent_scale: float = 2.0     # z = latent_scale * DMPO's action in [-1, 1].
+  # What the critic sees besides (s, z): 'state' nothing (the paper's
+  # RL-HL), 'model' the jumpy model's predicted s_t+K (critic_features.py).
+  critic_features: str = 'state'
   # Planning methods: the planner with the learned proposal.
   planner: planning_config.PlannerConfig = dataclasses.field(
       default_factory=lambda: planning_config.PlannerConfig(num_samples=200))
@@ -127,6 +132,13 @@ class HarnessingConfig:
     if self.method in SKILL_METHODS and not self.phase1_checkpoint:
       raise ValueError(f'phase1_checkpoint: method {self.method!r} needs a '
                        'phase-1 checkpoint directory, got None.')
+    if self.critic_features not in CRITIC_FEATURES:
+      raise ValueError(f'critic_features: expected one of '
+                       f'{CRITIC_FEATURES}, got {self.critic_features!r}.')
+    if self.critic_features == 'model' and self.method not in SKILL_METHODS:
+      raise ValueError(f'critic_features: \'model\' needs a skill method '
+                       f'(one of {SKILL_METHODS}), got method '
+                       f'{self.method!r}.')
     for name in ('actions_per_latent', 'finetune_batch_size',
                  'model_publish_period', 'episode_length', 'env_steps',
                  'eval_every', 'eval_episodes', 'num_devices'):
