@@ -73,9 +73,8 @@ def main():
                         episode_length=saved['episode_length']),
       phase1.decode_action, phase1.latent_size, saved['actions_per_latent'],
       scale)
-  features = None
-  if saved.get('critic_features', 'state') == 'model':
-    features = critic_features.model_critic_features(phase1, scale)
+  features = critic_features.make(saved.get('critic_features', 'state'),
+                                  phase1, scale)
   networks = dmpo_networks.make_networks(specs.make_environment_spec(env),
                                          dmpo, features)
   template = learning.init_training_state(networks, jax.random.PRNGKey(0))

@@ -14,12 +14,12 @@ import reverb
 import rlax
 
 from jumpy_acme import specs
-from jumpy_acme.testing import fakes
 from jumpy_acme import types
 from jumpy_acme import variables
 from jumpy_acme.adders import reverb as reverb_adders
 from jumpy_acme.agents import dmpo
 from jumpy_acme.agents.dmpo import losses
+from jumpy_acme.testing import fakes
 from jumpy_acme.utils import loggers
 
 VARIANTS = pytest.mark.parametrize('variant', [jax.jit, lambda f: f],

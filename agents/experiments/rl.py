@@ -76,10 +76,8 @@ def _parts(config: config_lib.HarnessingConfig, seed: int) -> _Parts:
     phase1 = model_lib.load(config.phase1_checkpoint)
   env = _environment(config, seed, phase1)
   spec = specs.make_environment_spec(env)
-  features = None
-  if config.critic_features == 'model':
-    features = critic_features.model_critic_features(phase1,
-                                                     config.latent_scale)
+  features = critic_features.make(config.critic_features, phase1,
+                                  config.latent_scale)
   return _Parts(env, spec, dmpo.make_networks(spec, config.dmpo, features),
                 phase1)
 

@@ -17,7 +17,7 @@ across states, where there is signal. The model is fixed here (phase-1
 parameters), also when the method finetunes it for planning.
 """
 
-from typing import Callable
+from typing import Callable, Optional
 
 import jax
 import jax.numpy as jnp
@@ -40,3 +40,13 @@ def model_critic_features(
     return jnp.clip((predict(states, z) - mean) / std, -clip, clip)
 
   return features
+
+
+def make(name: str, model: Optional[model_lib.SkillModel],
+         latent_scale: float) -> Optional[Callable[[jax.Array, jax.Array],
+                                                   jax.Array]]:
+  """The critic's extra input for `HarnessingConfig.critic_features`
+  `name`: None for 'state', model_critic_features for 'model'."""
+  if name == 'model':
+    return model_critic_features(model, latent_scale)
+  return None
