@@ -51,6 +51,7 @@ def main():
   from jumpy_acme.agents.dmpo import config as dmpo_config  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.dmpo import learning  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.dmpo import networks as dmpo_networks  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.harnessing import config as harnessing_config  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.harnessing import critic_features  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.harnessing import environment as skill_env  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.planning import config as planning_config  # pylint: disable=g-import-not-at-top
@@ -73,8 +74,9 @@ def main():
                         episode_length=saved['episode_length']),
       phase1.decode_action, phase1.latent_size, saved['actions_per_latent'],
       scale)
-  features = critic_features.make(saved.get('critic_features', 'state'),
-                                  phase1, scale)
+  features = critic_features.make(
+      saved.get('critic_features', harnessing_config.PAPER_CRITIC_FEATURES),
+      phase1, scale)
   networks = dmpo_networks.make_networks(specs.make_environment_spec(env),
                                          dmpo, features)
   template = learning.init_training_state(networks, jax.random.PRNGKey(0))

@@ -67,7 +67,8 @@ _ACTIONS_PER_LATENT = flags.DEFINE_integer(
 _LATENT_SCALE = flags.DEFINE_float(
     'latent_scale', 2.0, 'Skill methods: z = latent_scale * action.')
 _CRITIC_FEATURES = flags.DEFINE_enum(
-    'critic_features', 'state', list(config_lib.CRITIC_FEATURES),
+    'critic_features', config_lib.PAPER_CRITIC_FEATURES,
+    list(config_lib.CRITIC_FEATURES),
     'Skill methods: what the critic sees besides (s, z). state: nothing '
     '(the paper\'s RL-HL); model: also the jumpy model\'s predicted state '
     'after the skill (agents/harnessing/critic_features.py).')

@@ -353,7 +353,7 @@ def run_settings(config: config_lib.HarnessingConfig) -> Dict[str, Any]:
 
 # Fields added to HarnessingConfig after runs were started, with the value
 # that keeps what those runs did: such a run resumes when the field is at it.
-LATER_FIELDS = {'critic_features': 'state'}
+LATER_FIELDS = {'critic_features': config_lib.PAPER_CRITIC_FEATURES}
 
 
 def check_resumable(output_dir: str, settings: Dict[str, Any]) -> None:

@@ -60,10 +60,11 @@ def critic_features(method_dir: str) -> str:
   found = {}
   for seed_dir in sorted(glob.glob(os.path.join(method_dir, 'seed_*'))):
     path = os.path.join(seed_dir, 'config.json')
-    found[seed_dir] = 'state'
+    found[seed_dir] = config_lib.PAPER_CRITIC_FEATURES
     if os.path.exists(path):
       with open(path) as f:
-        found[seed_dir] = json.load(f).get('critic_features', 'state')
+        found[seed_dir] = json.load(f).get('critic_features',
+                                     config_lib.PAPER_CRITIC_FEATURES)
   if len(set(found.values())) > 1:
     raise ValueError(f'{method_dir}: seeds ran with different '
                      f'critic_features ({found}); one curve cannot mix '

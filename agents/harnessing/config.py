@@ -13,6 +13,9 @@ SKILL_METHODS = METHODS[1:]
 PLANNING_METHODS = METHODS[2:]
 # What the critic sees besides (s, a): critic_features.py.
 CRITIC_FEATURES = ('state', 'model')
+# The paper's RL-HL critic: the default, and the setting of runs from before
+# the field existed.
+PAPER_CRITIC_FEATURES = CRITIC_FEATURES[0]
 
 
 def default_vmax(actions_per_latent: int, episode_length: int,
@@ -109,7 +112,7 @@ class HarnessingConfig:
   latent_scale: float = 2.0     # z = latent_scale * DMPO's action in [-1, 1].
   # What the critic sees besides (s, z): 'state' nothing (the paper's
   # RL-HL), 'model' the jumpy model's predicted s_t+K (critic_features.py).
-  critic_features: str = 'state'
+  critic_features: str = PAPER_CRITIC_FEATURES
   # Planning methods: the planner with the learned proposal.
   planner: planning_config.PlannerConfig = dataclasses.field(
       default_factory=lambda: planning_config.PlannerConfig(num_samples=200))
