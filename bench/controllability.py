@@ -111,6 +111,11 @@ def main():
   control = diag.controllability(model, states, args.skills, args.seed)
   uniform = diag.controllability(model, data.observations[rows, 0],
                                  args.skills, args.seed)
+  # The data's own first action at the same near-object states.
+  drawn = np.concatenate([rows, near_rows])
+  drawn = drawn[diag.near_an_object(data.observations[drawn, 0])]
+  control['data_close_share_near_an_object'] = float(
+      np.mean(data.actions[drawn, 0, -1] > 0)) if len(drawn) else None
   control['grip_changes_with_z'] = uniform['grip_changes_with_z']
   control['action_spread'] = uniform['action_spread']
   control['states'] = uniform['states']
@@ -133,6 +138,11 @@ def main():
         f'of {control["states"]} states; near an object (2 cm): '
         f'{"n/a" if near is None else f"{100 * near:.0f} %"} of '
         f'{control["states_near_an_object"]}')
+  close = control['close_share_near_an_object']
+  if close is not None:
+    print(f'near an object, {100 * close:.0f} % of prior z command a close '
+          f'(the data\'s own action, at the same states: '
+          f'{100 * control["data_close_share_near_an_object"]:.0f} %)')
   print(f'| per {k} steps | data | Random-HL (skill held {k} steps) |')
   print('|---|---|---|')
   print(f'| median pinch motion (mm) | '

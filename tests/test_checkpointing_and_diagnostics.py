@@ -119,6 +119,10 @@ def test_controllability_is_zero_for_a_decoder_that_ignores_z():
   assert all(v == 0.0 for v in result['action_spread'].values())
   assert result['grip_changes_with_z'] == 0.0
   assert result['grip_changes_with_z_near_an_object'] == 0.0
+  # Every z gives the last bias: all close or none, by its grip entry.
+  last_layer = max(flat, key=lambda name: int(name.split('_')[-1]))
+  grip_bias = float(flat[last_layer]['bias'][-1])
+  assert result['close_share_near_an_object'] == float(grip_bias > 0)
 
 
 def test_data_motion_by_hand():

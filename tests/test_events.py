@@ -49,9 +49,24 @@ def test_events_on_hand_built_snippets():
   np.testing.assert_array_equal(flags['grasp_onset'], [0, 1, 0, 0, 0, 0])
   np.testing.assert_array_equal(flags['object_lifted'], [0, 0, 1, 0, 0, 0])
   np.testing.assert_array_equal(flags['red_above_other'], [0, 0, 0, 0, 1, 0])
+  # The pinch (at the origin here) is far from every object.
+  assert not any(flags[f'pinch_at_{c}'].any() for c in ('red', 'green',
+                                                         'blue'))
   with pytest.raises(ValueError, match=r'observations: expected \[n, K\+1, '
                      r'86\], got \(4, 86\)'):
     events.snippet_events(snippets[0])
+
+
+def test_pinch_at_an_object_flags_only_that_object():
+  near_green = _snippet()
+  # The pinch 1.5 cm from green's centre (0.5, 0.1, 0.07) at t+1 only.
+  near_green[1, L['pinch_pose_pos']] = (0.5, 0.1, 0.085)
+  # Red at 2.5 cm at every step: outside the 2 cm.
+  near_green[:, L['red_pose_pos']] = (0.5, 0.1, 0.07 + 0.04)
+  flags = events.snippet_events(near_green[None])
+  assert flags['pinch_at_green'].tolist() == [True]
+  assert flags['pinch_at_red'].tolist() == [False]
+  assert flags['pinch_at_blue'].tolist() == [False]
 
 
 def test_manifest_counts_events(tmp_path):

@@ -181,7 +181,8 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
   prior draws z ~ N(0, I): the standard deviation over z per action
   dimension (median over states, in the action's units), and whether the
   gripper command changes sign with z (its share of states, overall and at
-  states where the pinch is within 2 cm of an object).
+  states where the pinch is within 2 cm of an object), and at those
+  near-object states the share of z that command a close.
 
   Args:
     model: the phase-1 model.
@@ -212,6 +213,11 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
       'states_near_an_object': int(near.sum()),
       'grip_changes_with_z_near_an_object': (
           float(np.mean(grip_changes[near])) if near.any() else None),
+      # The share of z that command a close (grip > 0), averaged over the
+      # near-object states: whether the fingers close there at all.
+      'close_share_near_an_object': (
+          float(np.mean((grip[near] > 0).mean(axis=1))) if near.any()
+          else None),
   }
 
 

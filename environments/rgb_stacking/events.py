@@ -14,6 +14,9 @@ from jumpy_acme.environments.rgb_stacking import layout as layout_lib
 from jumpy_acme.environments.rgb_stacking import rewards
 
 L = layout_lib.LAYOUT
+# The pinch counts as at an object when within this of its centre (the
+# fingers then straddle it): phase1_diagnostics' NEAR_OBJECT.
+PINCH_AT_OBJECT = 0.02
 # Red counts as above another object when its centre is within the stack's
 # horizontal tolerance of that object's and at least this much higher.
 ABOVE_MIN_HEIGHT = rewards.OBJECT_HEIGHT - rewards.STACK_VERTICAL_TOLERANCE
@@ -53,10 +56,25 @@ def red_above_other(observations: np.ndarray) -> np.ndarray:
   return above.any(axis=1)
 
 
+def pinch_at(colour: str) -> Callable[[np.ndarray], np.ndarray]:
+  """Some state has the pinch within 2 cm of `colour`'s centre. Planning
+  only knows what touching an object does from snippets like these: in a
+  dataset of the red-first base behaviours, green and blue have almost
+  none (docs/data.md)."""
+  def flag(observations: np.ndarray) -> np.ndarray:
+    pinch = observations[..., L['pinch_pose_pos']]
+    centre = observations[..., L[f'{colour}_pose_pos']]
+    return (np.linalg.norm(pinch - centre, axis=-1) <=
+            PINCH_AT_OBJECT).any(axis=1)
+  return flag
+
+
 EVENTS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     'grasp_onset': grasp_onset,
     'object_lifted': object_lifted,
     'red_above_other': red_above_other,
+    **{f'pinch_at_{colour}': pinch_at(colour)
+       for colour in layout_lib.COLOURS},
 }
 
 
