@@ -148,7 +148,8 @@ def run_variant(model, task: str, variant: str, episodes, max_steps: int,
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-  parser.add_argument('--checkpoint', required=True)
+  parser.add_argument('--checkpoint', default='pretrained/k10',
+                      help='Phase-1 model (default: the shipped K = 10).')
   parser.add_argument('--task', default='lift_red')
   parser.add_argument('--variants', default='n=1000;n=100;it=3;std=2')
   parser.add_argument('--episodes', type=int, default=10)
