@@ -77,7 +77,8 @@ def nearest_object(state) -> str:
 
 def run_variant(model, task: str, variant: str, episodes, max_steps: int,
                 actions_per_latent: int, seed: int):
-  """Returns, per-decision optimism of the best and the median plan."""
+  """One variant's episodes: their returns, the objects held, the tie
+  share and the mean optimism of the chosen and the median plan."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
@@ -118,8 +119,9 @@ def run_variant(model, task: str, variant: str, episodes, max_steps: int,
         held[-1].add(nearest_object(state))
       if t % actions_per_latent == 0:
         if predicted is not None and actions_per_latent == model.K:
-          best_gaps.append(predicted[0] - numpy_reward(state))
-          median_gaps.append(predicted[1] - numpy_reward(state))
+          obtained = numpy_reward(state)
+          best_gaps.append(predicted[0] - obtained)
+          median_gaps.append(predicted[1] - obtained)
         key, plan_key = jax.random.split(key)
         new_z, best, median, tied = choose(plan_key, jnp.asarray(state))
         ties.append(bool(tied))

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jumpy_acme.agents.skill_vae import model as model_lib
+from jumpy_acme.environments.rgb_stacking import events
 from jumpy_acme.environments.rgb_stacking import layout
 from jumpy_acme.utils import plotting
 
@@ -161,7 +162,8 @@ def plot(jumpy, baseline, path: str, title: str = ''):
 # Controllability: does the skill z steer the low-level policy?
 
 ACTION_NAMES = ('vx', 'vy', 'vz', 'wz', 'grip')
-NEAR_OBJECT = 0.02  # m: the pinch "at" an object (the reach tolerance).
+# m: the pinch "at" an object, as the dataset manifests count it.
+NEAR_OBJECT = events.PINCH_AT_OBJECT
 
 
 def near_an_object(states: np.ndarray) -> np.ndarray:

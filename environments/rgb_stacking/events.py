@@ -15,7 +15,7 @@ from jumpy_acme.environments.rgb_stacking import rewards
 
 L = layout_lib.LAYOUT
 # The pinch counts as at an object when within this of its centre (the
-# fingers then straddle it): phase1_diagnostics' NEAR_OBJECT.
+# fingers then straddle it); phase1_diagnostics' NEAR_OBJECT is this one.
 PINCH_AT_OBJECT = 0.02
 # Red counts as above another object when its centre is within the stack's
 # horizontal tolerance of that object's and at least this much higher.
