@@ -6,7 +6,13 @@ r"""Table 3 from evaluation runs, with our ceilings and the paper's numbers.
 
 Reads each run's episodes.jsonl (finished episodes only, so it works while
 runs are still going), prints the table and the issue's goals, and writes
-<output>.md and <output>.json.
+<output>.md and <output>.json. The table names its planner; runs of two
+planners (e.g. `evaluate --iterations=3`, CEM, beside the paper's random
+shooting) make two tables, never one column:
+
+  python -m jumpy_acme.launchers.table3 \
+      --evaluations=docs/tables/evaluation_apl10_cem3 \
+      --output=docs/tables/table3_cem3
 
 A stored table against new ceilings (after bench/ceilings.py ran again),
 without its evaluation runs: each cell's mean, SE and count are kept.
@@ -46,13 +52,17 @@ def main(argv):
   try:
     ceilings = table3.load_ceilings(_CEILINGS.value)
     if _TABLE.value:
-      result = table3.build_from_cells(table3.read_cells(_TABLE.value),
-                                       ceilings, _TASKS.value)
+      cells = table3.read_cells(_TABLE.value)  # Checks the JSON's shape.
+      with open(_TABLE.value) as f:
+        planner = json.load(f).get('planner', '')
+      result = table3.build_from_cells(cells, ceilings, _TASKS.value,
+                                       planner)
     else:
-      returns = table3.read_returns(_EVALUATIONS.value)
+      returns, columns = table3.read_columns(_EVALUATIONS.value)
       if not returns:
         raise app.UsageError('--evaluations: no finished episodes yet.')
-      result = table3.build(returns, ceilings, _TASKS.value)
+      result = table3.build(returns, ceilings, _TASKS.value,
+                            table3.planner_text(columns))
   except (FileNotFoundError, ValueError) as e:  # JSONDecodeError included.
     raise app.UsageError(str(e)) from e
   text = result['markdown'] + '\n\nGoals:\n' + table3.goals_text(result)

@@ -82,3 +82,34 @@ def test_a_stored_table_is_rebuilt_against_new_ceilings(tmp_path):
   stored.write_text(json.dumps({'tasks': ['lift_red']}))
   with pytest.raises(ValueError, match='holds no "cells"'):
     table3.read_cells(str(stored))
+
+
+def _write_planner(directory, label, apl, task, returns, iterations):
+  planner = tuple(sorted({'num_samples': 1000, 'horizon': 3,
+                          'iterations': iterations}.items()))
+  setting = evaluation.Setting(label, 'planning', '/ckpt', apl, planner)
+  directory.mkdir(exist_ok=True)
+  with open(directory / evaluation.EPISODES_FILE, 'a') as f:
+    for e, r in enumerate(returns):
+      key = evaluation.episode_key(setting, 7, task, e, 400, 0, 'abc')
+      f.write(json.dumps({'key': key, 'return': r, 'tied_share': 0.0}) + '\n')
+
+
+def test_two_planners_in_one_column_are_refused_not_averaged(tmp_path):
+  shooting, cem = tmp_path / 'shooting', tmp_path / 'cem'
+  _write_planner(shooting, table3.JUMPY, 10, 'lift_red', [100., 120.], 1)
+  _write_planner(cem, table3.JUMPY, 10, 'lift_red', [180., 200.], 3)
+  with pytest.raises(ValueError, match=r"'Planning \(jumpy\)' at apl 10 "
+                     r'.*two different planner values'):
+    table3.read_returns([str(shooting), str(cem)])
+  # Each on its own is a table that names its planner.
+  returns, columns = table3.read_columns([str(cem)])
+  assert returns[table3.JUMPY, 10, 'lift_red'] == [180., 200.]
+  line = table3.planner_text(columns)
+  assert 'N = 1000 plans, H = 3 jumps, I = 3 CEM iterations' in line
+  assert "Not the paper's planner" in line
+  result = table3.build(returns, {}, planner=line)
+  assert result['markdown'].endswith(line)
+  assert result['planner'] == line
+  _, columns = table3.read_columns([str(shooting)])
+  assert "The paper's setting" in table3.planner_text(columns)

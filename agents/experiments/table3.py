@@ -31,9 +31,37 @@ CEILING_GOAL = 0.6
 Cell = Tuple[str, int, str]  # (setting label, actions per latent, task).
 
 
-def read_returns(directories: Sequence[str]) -> Dict[Cell, List[float]]:
-  """{(label, apl, task): returns in episode order} from episodes.jsonl."""
+# What must be the same for every episode of a column: the agent, its
+# model (path, step, fingerprint) and its planner.
+_COLUMN_FIELDS = ('agent', 'checkpoint', 'checkpoint_step', 'model',
+                  'planner')
+
+
+def _column_identity(key: Mapping) -> Dict:
+  setting = key['setting']
+  return {'agent': setting['agent'], 'checkpoint': setting['checkpoint'],
+          'checkpoint_step': key.get('checkpoint_step'),
+          'model': key.get('model'),
+          'planner': {name: value for name, value in setting['planner']}}
+
+
+def read_columns(directories: Sequence[str]) -> Tuple[
+    Dict[Cell, List[float]], Dict[Tuple[str, int], Dict]]:
+  """Returns and what each column ran, from episodes.jsonl.
+
+  Returns:
+    ({(label, apl, task): returns in episode order},
+     {(label, apl): {'agent', 'checkpoint', 'checkpoint_step', 'model',
+                     'planner': {PlannerConfig field: value}}}).
+
+  Raises:
+    FileNotFoundError: a directory without episodes.jsonl, named.
+    ValueError: one column holds episodes of two different agents, models
+      or planners (e.g. a CEM run's directory beside a random-shooting
+      one): the column and both values are named, not averaged together.
+  """
   by_cell = collections.defaultdict(dict)
+  columns = {}
   for directory in directories:
     path = os.path.join(directory, evaluation.EPISODES_FILE)
     if not os.path.exists(path):
@@ -42,11 +70,52 @@ def read_returns(directories: Sequence[str]) -> Dict[Cell, List[float]]:
     for key, outcome in evaluation.read_finished(path).items():
       key = json.loads(key)
       setting = key['setting']
-      cell = (setting['label'], int(setting['actions_per_latent']),
-              key['task'])
-      by_cell[cell][int(key['episode'])] = outcome['return']
-  return {cell: [r for _, r in sorted(episodes.items())]
-          for cell, episodes in by_cell.items()}
+      column = (setting['label'], int(setting['actions_per_latent']))
+      identity = _column_identity(key)
+      known = columns.setdefault(column, identity)
+      for field in _COLUMN_FIELDS:
+        if known[field] != identity[field]:
+          raise ValueError(
+              f'evaluations: column {column[0]!r} at apl {column[1]} holds '
+              f'episodes with two different {field} values, {known[field]!r} '
+              f'and {identity[field]!r} (the second in {path!r}); pass '
+              'directories of one planner and one model per table.')
+      by_cell[column + (key['task'],)][int(key['episode'])] = (
+          outcome['return'])
+  returns = {cell: [r for _, r in sorted(episodes.items())]
+             for cell, episodes in by_cell.items()}
+  return returns, columns
+
+
+def read_returns(directories: Sequence[str]) -> Dict[Cell, List[float]]:
+  """{(label, apl, task): returns in episode order} from episodes.jsonl
+  (read_columns' first value; its ValueError for a mixed column too)."""
+  return read_columns(directories)[0]
+
+
+def planner_text(columns: Mapping[Tuple[str, int], Mapping]) -> str:
+  """One line naming the planning columns' planner, e.g. 'N = 1000 plans,
+  H = 3 jumps, I = 3 CEM iterations', and whether it is the paper's."""
+  planners = {}
+  order = {label: i for i, label in enumerate((RANDOM_HL, JUMPY, K1))}
+  for (label, _), column in sorted(
+      columns.items(), key=lambda c: (order.get(c[0][0], 3), c[0])):
+    if column['agent'] == 'planning':
+      p = column['planner']
+      text = (f'N = {p.get("num_samples")} plans, H = {p.get("horizon")} '
+              f'jumps, I = {p.get("iterations")} CEM iteration'
+              f'{"s" if p.get("iterations") != 1 else ""}')
+      planners.setdefault(text, []).append(label)
+  if not planners:
+    return ''
+  parts = [f'{", ".join(dict.fromkeys(labels))}: {text}'
+           for text, labels in planners.items()]
+  paper = all(c['planner'].get('iterations') == 1 for c in columns.values()
+              if c['agent'] == 'planning')
+  return ('Planner: ' + '; '.join(parts) + ('. The paper\'s setting (one CEM '
+          'iteration: random shooting).' if paper else '. Not the paper\'s '
+          'planner: the paper plans with one CEM iteration (random '
+          'shooting).'))
 
 
 def summary(returns: Sequence[float]) -> Dict[str, float]:
@@ -89,16 +158,19 @@ def read_cells(path: str) -> Dict[Cell, Dict[str, float]]:
 
 def build(returns: Mapping[Cell, Sequence[float]],
           ceilings: Mapping[str, Mapping[str, float]],
-          tasks: Optional[Sequence[str]] = None) -> Dict:
-  """Cells, goals and the Markdown table, from per-episode returns."""
+          tasks: Optional[Sequence[str]] = None, planner: str = '') -> Dict:
+  """Cells, goals and the Markdown table, from per-episode returns;
+  `planner` (planner_text's line) goes under the table."""
   return build_from_cells({cell: summary(r) for cell, r in returns.items()},
-                          ceilings, tasks)
+                          ceilings, tasks, planner)
 
 
 def build_from_cells(cells: Mapping[Cell, Mapping[str, float]],
                      ceilings: Mapping[str, Mapping[str, float]],
-                     tasks: Optional[Sequence[str]] = None) -> Dict:
-  """Cells, goals and the Markdown table, from each cell's summary."""
+                     tasks: Optional[Sequence[str]] = None,
+                     planner: str = '') -> Dict:
+  """Cells, goals and the Markdown table, from each cell's summary;
+  `planner` (planner_text's line) goes under the table."""
   apls = sorted({apl for _, apl, _ in cells})
   labels = [label for label in (RANDOM_HL, JUMPY, K1)
             if any(cell[0] == label for cell in cells)]
@@ -135,7 +207,10 @@ def build_from_cells(cells: Mapping[Cell, Mapping[str, float]],
                'return (fraction of the scripted ceiling); episodes per '
                f'cell: {counts[0]}' + (f' to {counts[-1]}' if len(counts) > 1
                                        else '') + '.')
+  if planner:
+    lines.append(planner)
   return {'columns': [list(c) for c in columns], 'tasks': tasks,
+          'planner': planner,
           'cells': {f'{label}|{apl}|{task}': stats
                     for (label, apl, task), stats in cells.items()},
           'goals': goals(cells, ceilings, tasks, apls),
