@@ -86,7 +86,7 @@ table3: $(STAMP)
 # Table 3 again with CEM, 3 iterations of N = 1000 (our departure from the
 # paper's random shooting, bench/planner_ablation.py), skills held 10
 # steps: every column plans the same way, so jumpy vs K = 1 stays fair.
-# About 3x random shooting's planning cost: ~35 min a task on 2 cores.
+# About 3x random shooting's planning cost: ~22 min a task at 20 episodes.
 TABLE3_CEM_TASKS ?= reach_red,lift_red,red_hover_blue,red_stack_blue,red_hover_green,red_stack_green,bring_red,reach_green,lift_green
 table3-cem: $(STAMP)
 	$(PY) -m jumpy_acme.launchers.evaluate --preset=table3 --iterations=3 \
