@@ -52,9 +52,7 @@ def main(argv):
   try:
     ceilings = table3.load_ceilings(_CEILINGS.value)
     if _TABLE.value:
-      cells = table3.read_cells(_TABLE.value)  # Checks the JSON's shape.
-      with open(_TABLE.value) as f:
-        planner = json.load(f).get('planner', '')
+      cells, planner = table3.read_table(_TABLE.value)
       result = table3.build_from_cells(cells, ceilings, _TASKS.value,
                                        planner)
     else:

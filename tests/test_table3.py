@@ -10,12 +10,13 @@ from jumpy_acme.agents.experiments import evaluation
 from jumpy_acme.agents.experiments import table3
 
 
-def _write(directory, label, agent, apl, task, returns):
-  setting = evaluation.Setting(label, agent, '/ckpt', apl, ())
+def _write(directory, label, agent, apl, task, returns, planner=(),
+           model=None):
+  setting = evaluation.Setting(label, agent, '/ckpt', apl, planner)
   directory.mkdir(exist_ok=True)
   with open(directory / evaluation.EPISODES_FILE, 'a') as f:
     for e, r in enumerate(returns):
-      key = evaluation.episode_key(setting, 7, task, e, 400, 0)
+      key = evaluation.episode_key(setting, 7, task, e, 400, 0, model)
       f.write(json.dumps({'key': key, 'return': r, 'tied_share': 0.0}) + '\n')
 
 
@@ -87,12 +88,7 @@ def test_a_stored_table_is_rebuilt_against_new_ceilings(tmp_path):
 def _write_planner(directory, label, apl, task, returns, iterations):
   planner = tuple(sorted({'num_samples': 1000, 'horizon': 3,
                           'iterations': iterations}.items()))
-  setting = evaluation.Setting(label, 'planning', '/ckpt', apl, planner)
-  directory.mkdir(exist_ok=True)
-  with open(directory / evaluation.EPISODES_FILE, 'a') as f:
-    for e, r in enumerate(returns):
-      key = evaluation.episode_key(setting, 7, task, e, 400, 0, 'abc')
-      f.write(json.dumps({'key': key, 'return': r, 'tied_share': 0.0}) + '\n')
+  _write(directory, label, 'planning', apl, task, returns, planner, 'abc')
 
 
 def test_two_planners_in_one_column_are_refused_not_averaged(tmp_path):
@@ -113,3 +109,8 @@ def test_two_planners_in_one_column_are_refused_not_averaged(tmp_path):
   assert result['planner'] == line
   _, columns = table3.read_columns([str(shooting)])
   assert "The paper's setting" in table3.planner_text(columns)
+  # A stored table keeps its planner line when rebuilt.
+  stored = tmp_path / 'table3_cem3.json'
+  stored.write_text(json.dumps(
+      {k: v for k, v in result.items() if k != 'markdown'}))
+  assert table3.read_table(str(stored))[1] == line

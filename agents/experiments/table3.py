@@ -139,7 +139,13 @@ def load_ceilings(path: str) -> Dict[str, Dict[str, float]]:
 def read_cells(path: str) -> Dict[Cell, Dict[str, float]]:
   """{(label, apl, task): {'mean', 'std', 'se', 'n'}} from a table JSON
   that `build` wrote (<output>.json): a stored table, to be rebuilt against
-  new ceilings without its evaluation runs."""
+  new ceilings without its evaluation runs (read_table's first value)."""
+  return read_table(path)[0]
+
+
+def read_table(path: str) -> Tuple[Dict[Cell, Dict[str, float]], str]:
+  """A stored table's cells (as read_cells) and its planner line ('' for a
+  table written before tables named their planner)."""
   with open(path) as f:
     data = json.load(f)
   if not isinstance(data, dict) or not isinstance(data.get('cells'), dict):
@@ -153,7 +159,7 @@ def read_cells(path: str) -> Dict[Cell, Dict[str, float]]:
       raise ValueError(f'table: cell {key!r} in {path!r} lacks '
                        f'{sorted(missing)}.')
     cells[label, int(apl), task] = dict(stats)
-  return cells
+  return cells, data.get('planner', '')
 
 
 def build(returns: Mapping[Cell, Sequence[float]],
