@@ -20,6 +20,14 @@ at the controller's speed limit (0.07 m/s on the norm of the linear
 velocity: the Cartesian effector rescales a faster command), without noise.
 A segment that never gets there counts `--steps`.
 
+Physical bound for lift_red and red_hover_blue: from each initial state,
+the straight-line path the object needs (pinch to red's centre less 2 cm,
+then red's centre to the nearest point where the reward reaches 0.9), in
+steps at the arm's top speed (the largest 20-step mean pinch speed seen
+in any of the behaviour's segments), closing the fingers taking no time.
+A segment whose bound exceeds `--steps` cannot succeed whatever the
+controller; the table counts them and the success among the others.
+
 A segment stops once everything it measures is known (`--full_segments`
 runs all steps). Prints a table; the last line is one JSON object.
 
@@ -38,6 +46,8 @@ TEST_TRIPLETS = ('triplet1', 'triplet2', 'triplet3', 'triplet4',
                  'triplet5')
 BOUND = 'reach_bound'  # The straight-line bound's row.
 REACH_LEVEL = 0.5  # reach(red) >= this: "reached" for the speed figure.
+GRASP_REACH = 0.02  # m: the pinch need not come closer to red's centre.
+SPEED_WINDOW = 20  # Steps over which the arm's top speed is averaged.
 
 
 def _scorer(name):
@@ -54,14 +64,52 @@ def _scorer(name):
   return rewards.numpy_reward(name), rewards.get_task(name).success_threshold
 
 
+def straight_path(name, state):
+  """Length (m) of the shortest path that can score `name` >= 0.9 from
+  `state`: the pinch straight to within GRASP_REACH of red's centre, then
+  red's centre straight to the nearest point of the reward's 0.9 region
+  (lift: z >= 0.1453; hover: the 1 cm box around blue + (0, 0, 0.1)).
+  None for the other behaviours."""
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  lay = layout.LAYOUT
+  red = np.asarray(state[lay['red_pose_pos']], np.float64)
+  pinch = np.asarray(state[lay['pinch_pose_pos']], np.float64)
+  approach = max(np.linalg.norm(red - pinch) - GRASP_REACH, 0.0)
+  if name == 'lift_red':
+    level = rewards.LIFT_Z_MIN + 0.9 * (rewards.LIFT_Z_MAX -
+                                        rewards.LIFT_Z_MIN)
+    carry = max(level - red[2], 0.0)
+  elif name == 'red_hover_blue':
+    goal = np.asarray(state[lay['blue_pose_pos']], np.float64) + [
+        0.0, 0.0, rewards.HOVER_HEIGHT]
+    carry = np.linalg.norm(np.maximum(np.abs(goal - red) -
+                                      rewards.PLACE_TOLERANCE, 0.0))
+  else:
+    return None
+  return approach + carry
+
+
+def top_speed(pinches) -> float:
+  """The largest mean pinch speed (m/step) over SPEED_WINDOW steps."""
+  pinches = np.asarray(pinches)
+  if len(pinches) <= SPEED_WINDOW:
+    return 0.0
+  moved = np.linalg.norm(pinches[SPEED_WINDOW:] - pinches[:-SPEED_WINDOW],
+                         axis=-1)
+  return float(moved.max() / SPEED_WINDOW)
+
+
 def _run_segments(job):
   """One behaviour on one triplet: [(success, steps to success, steps to
-  reach(red) >= REACH_LEVEL or None)]."""
+  reach(red) >= REACH_LEVEL or None, last phase, grasp axis count,
+  straight_path (m) or None, top_speed (m/step))]."""
   name, triplet, env_seed, seeds, steps, noise, full, timed_all = job
   # Imported in the worker: each process builds its own simulator.
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents import scripted  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.scripted import behaviours  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
   score, threshold = _scorer(name)
   timed = name in ('reach_red', BOUND) or timed_all
@@ -76,12 +124,15 @@ def _run_segments(job):
     else:
       behaviour = scripted.make_behaviour(name, config, seed=int(seed))
     timestep = env.reset()
+    path = straight_path(name, timestep.observation)
+    pinches = [timestep.observation[layout.LAYOUT['pinch_pose_pos']]]
     success_step = reach_step = None
     step = 0
     while not timestep.last():
       timestep = env.step(behaviour(timestep.observation))
       step += 1
       state = np.asarray(timestep.observation, np.float64)
+      pinches.append(state[layout.LAYOUT['pinch_pose_pos']])
       if success_step is None and score(state) >= threshold:
         success_step = step
       if (timed and reach_step is None and
@@ -92,7 +143,8 @@ def _run_segments(job):
         break
     outcomes.append((success_step is not None, success_step, reach_step,
                      getattr(behaviour, 'phase', None),
-                     getattr(behaviour, '_axis', None)))
+                     getattr(behaviour, '_axis', None), path,
+                     top_speed(pinches)))
   return name, triplet, outcomes
 
 
@@ -113,19 +165,34 @@ def _jobs(names, args):
   return sorted(jobs, key=lambda job: job[0] not in slow)
 
 
+def bound_steps(segments, name):
+  """{(triplet, index): the straight_path in steps at the behaviour's top
+  speed (the largest over all its segments)}; empty if it has no path."""
+  speed = max((o[6] for (n, _), outcomes in segments.items() if n == name
+               for o in outcomes), default=0.0)
+  return {(triplet, index): o[5] / speed
+          for (n, triplet), outcomes in segments.items() if n == name
+          for index, o in enumerate(outcomes)
+          if o[5] is not None and speed > 0}
+
+
 def _write_details(path, segments):
   """One JSON line per segment; the same (triplet, index) is the same
   initial state for every behaviour."""
   with open(path, 'w') as f:
     for (name, triplet), outcomes in sorted(segments.items()):
       bound = segments.get((BOUND, triplet))
-      for index, (ok, success, reach, phase, attempts) in enumerate(outcomes):
+      steps = bound_steps(segments, name)
+      for index, (ok, success, reach, phase, attempts, path_m,
+                  speed) in enumerate(outcomes):
         f.write(json.dumps({
             'behaviour': name, 'triplet': triplet, 'index': index,
             'success': bool(ok), 'success_step': success,
             'reach_step': reach, 'last_phase': phase,
             'grasp_attempts': None if attempts is None else attempts + 1,
-            'bound_reach_step': bound[index][2] if bound else None}) + '\n')
+            'bound_reach_step': bound[index][2] if bound else None,
+            'straight_path_m': path_m, 'top_speed_m_per_step': speed,
+            'path_bound_steps': steps.get((triplet, index))}) + '\n')
 
 
 def _print_failures(segments, steps):
@@ -133,21 +200,25 @@ def _print_failures(segments, steps):
   initial state (is it the approach's speed, or what came after?)."""
   print('Failed segments (same initial state for every behaviour):')
   print('| behaviour | triplet | index | last phase | grasp attempts | '
-        'own steps to reach(red) >= 0.5 | bound\'s |')
-  print('|---|---|---|---|---|---|---|')
+        'own steps to reach(red) >= 0.5 | bound\'s | straight-line path, '
+        'steps at top speed |')
+  print('|---|---|---|---|---|---|---|---|')
   for (name, triplet), outcomes in sorted(segments.items()):
     bound = segments.get((BOUND, triplet))
-    for index, (ok, _, reach, phase, attempts) in enumerate(outcomes):
+    path_steps = bound_steps(segments, name)
+    for index, (ok, _, reach, phase, attempts, _, _) in enumerate(outcomes):
       if ok:
         continue
+      path = path_steps.get((triplet, index))
       print(f'| {name} | {triplet} | {index} | {phase} | '
             f'{"-" if attempts is None else attempts + 1} | '
             f'{reach if reach is not None else f"> {steps}"} | '
-            f'{bound[index][2] if bound else "-"} |')
+            f'{bound[index][2] if bound else "-"} | '
+            f'{"-" if path is None else f"{path:.0f}"} |')
   post = {}
   for (name, _), outcomes in segments.items():
     post.setdefault(name, []).extend(
-        success - reach for ok, success, reach, _, _ in outcomes
+        success - reach for ok, success, reach, *_ in outcomes
         if ok and reach is not None and name not in ('reach_red', BOUND))
   for name, values in sorted(post.items()):
     if values:
@@ -158,6 +229,7 @@ def _print_failures(segments, steps):
 
 def main():
   from jumpy_acme.agents import scripted  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking.scene import CONTROL_TIMESTEP  # pylint: disable=g-import-not-at-top
   defaults = scripted.ScriptedConfig()
   parser = argparse.ArgumentParser()
   parser.add_argument('--segments', type=int, default=40)
@@ -230,6 +302,25 @@ def main():
     print(f'ratio reach_red / bound: {ratio:.3f} (goal <= 1.2)')
     summary.update(reach_time=times['reach_red'], bound_time=times[BOUND],
                    reach_time_ratio=ratio)
+  beyond, feasible_rate = {}, {}
+  for name in names:
+    path_steps = bound_steps(segments, name)
+    if not path_steps:
+      continue
+    speed = max(o[6] for o in results[name])
+    over = {key for key, value in path_steps.items() if value > args.steps}
+    rest = [o[0] for (n, triplet), outcomes in segments.items() if n == name
+            for index, o in enumerate(outcomes) if (triplet, index) not in over]
+    beyond[name] = len(over)
+    feasible_rate[name] = float(np.mean(rest)) if rest else None
+    print(f'{name}: {len(over)} of {len(path_steps)} segments need more than '
+          f'{args.steps} steps on straight lines at the arm\'s top speed '
+          f'({speed / CONTROL_TIMESTEP:.3f} m/s, measured; the limit '
+          f'0.07 m/s commanded)'
+          + (f'; success on the other {len(rest)}: '
+             f'{100 * feasible_rate[name]:.0f} %' if rest else ''))
+  if beyond:
+    summary.update(beyond_bound=beyond, success_rate_within_bound=feasible_rate)
   print(json.dumps(summary))
 
 
