@@ -26,7 +26,10 @@ then red's centre to the nearest point where the reward reaches 0.9), in
 steps at the arm's top speed (the largest 20-step mean pinch speed seen
 in any of the behaviour's segments), closing the fingers taking no time.
 A segment whose bound exceeds `--steps` cannot succeed whatever the
-controller; the table counts them and the success among the others.
+controller; the table counts them and the success among the others. The
+same path at the median segment's top speed (what the arm typically
+reaches at full command) is printed beside it: a segment close to
+`--steps` there is at the edge of what any controller can do.
 
 A segment stops once everything it measures is known (`--full_segments`
 runs all steps). Prints a table; the last line is one JSON object.
@@ -165,11 +168,13 @@ def _jobs(names, args):
   return sorted(jobs, key=lambda job: job[0] not in slow)
 
 
-def bound_steps(segments, name):
+def bound_steps(segments, name, statistic=max):
   """{(triplet, index): the straight_path in steps at the behaviour's top
-  speed (the largest over all its segments)}; empty if it has no path."""
-  speed = max((o[6] for (n, _), outcomes in segments.items() if n == name
-               for o in outcomes), default=0.0)
+  speed (`statistic` over all its segments' top speeds: max, the lenient
+  bound; np.median, the typical one)}; empty if it has no path."""
+  speeds = [o[6] for (n, _), outcomes in segments.items() if n == name
+            for o in outcomes]
+  speed = float(statistic(speeds)) if speeds else 0.0
   return {(triplet, index): o[5] / speed
           for (n, triplet), outcomes in segments.items() if n == name
           for index, o in enumerate(outcomes)
@@ -183,6 +188,7 @@ def _write_details(path, segments):
     for (name, triplet), outcomes in sorted(segments.items()):
       bound = segments.get((BOUND, triplet))
       steps = bound_steps(segments, name)
+      typical = bound_steps(segments, name, np.median)
       for index, (ok, success, reach, phase, attempts, path_m,
                   speed) in enumerate(outcomes):
         f.write(json.dumps({
@@ -192,7 +198,8 @@ def _write_details(path, segments):
             'grasp_attempts': None if attempts is None else attempts + 1,
             'bound_reach_step': bound[index][2] if bound else None,
             'straight_path_m': path_m, 'top_speed_m_per_step': speed,
-            'path_bound_steps': steps.get((triplet, index))}) + '\n')
+            'path_bound_steps': steps.get((triplet, index)),
+            'path_typical_steps': typical.get((triplet, index))}) + '\n')
 
 
 def _print_failures(segments, steps):
@@ -201,20 +208,22 @@ def _print_failures(segments, steps):
   print('Failed segments (same initial state for every behaviour):')
   print('| behaviour | triplet | index | last phase | grasp attempts | '
         'own steps to reach(red) >= 0.5 | bound\'s | straight-line path, '
-        'steps at top speed |')
+        'steps at top / median top speed |')
   print('|---|---|---|---|---|---|---|---|')
   for (name, triplet), outcomes in sorted(segments.items()):
     bound = segments.get((BOUND, triplet))
     path_steps = bound_steps(segments, name)
+    typical = bound_steps(segments, name, np.median)
     for index, (ok, _, reach, phase, attempts, _, _) in enumerate(outcomes):
       if ok:
         continue
       path = path_steps.get((triplet, index))
+      median = typical.get((triplet, index))
       print(f'| {name} | {triplet} | {index} | {phase} | '
             f'{"-" if attempts is None else attempts + 1} | '
             f'{reach if reach is not None else f"> {steps}"} | '
             f'{bound[index][2] if bound else "-"} | '
-            f'{"-" if path is None else f"{path:.0f}"} |')
+            f'{"-" if path is None else f"{path:.0f} / {median:.0f}"} |')
   post = {}
   for (name, _), outcomes in segments.items():
     post.setdefault(name, []).extend(
@@ -302,13 +311,16 @@ def main():
     print(f'ratio reach_red / bound: {ratio:.3f} (goal <= 1.2)')
     summary.update(reach_time=times['reach_red'], bound_time=times[BOUND],
                    reach_time_ratio=ratio)
-  beyond, feasible_rate = {}, {}
+  beyond, feasible_rate, near_edge = {}, {}, {}
   for name in names:
     path_steps = bound_steps(segments, name)
     if not path_steps:
       continue
     speed = max(o[6] for o in results[name])
+    median_speed = float(np.median([o[6] for o in results[name]]))
     over = {key for key, value in path_steps.items() if value > args.steps}
+    typical = bound_steps(segments, name, np.median)
+    edge = int(sum(value > 0.9 * args.steps for value in typical.values()))
     rest = [o[0] for (n, triplet), outcomes in segments.items() if n == name
             for index, o in enumerate(outcomes) if (triplet, index) not in over]
     beyond[name] = len(over)
@@ -318,9 +330,13 @@ def main():
           f'({speed / CONTROL_TIMESTEP:.3f} m/s, measured; the limit '
           f'0.07 m/s commanded)'
           + (f'; success on the other {len(rest)}: '
-             f'{100 * feasible_rate[name]:.0f} %' if rest else ''))
+             f'{100 * feasible_rate[name]:.0f} %' if rest else '') +
+          f'; {edge} need more than {0.9 * args.steps:.0f} at the median '
+          f'segment\'s top speed ({median_speed / CONTROL_TIMESTEP:.3f} m/s)')
+    near_edge[name] = edge
   if beyond:
-    summary.update(beyond_bound=beyond, success_rate_within_bound=feasible_rate)
+    summary.update(beyond_bound=beyond, success_rate_within_bound=feasible_rate,
+                   beyond_90_percent_at_median_speed=near_edge)
   print(json.dumps(summary))
 
 
