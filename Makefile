@@ -88,8 +88,8 @@ table3: $(STAMP)
 # every step (apl 1) and skills held 10 steps (apl 10): every column plans
 # the same way, so jumpy vs K = 1 stays fair. One apl after the other, in
 # TABLE3_WORKERS processes each. Measured on 2 idle cores with 2 workers:
-# about 10 s an episode at apl 10 (27 min for the nine tasks at 20
-# episodes); apl 1 plans 10x as often.
+# about 10 s an episode at apl 10 (90 min for the nine tasks' 540 episodes
+# at 20 a cell); apl 1 plans 10x as often, so expect several hours.
 TABLE3_CEM_TASKS ?= reach_red,lift_red,red_hover_blue,red_stack_blue,red_hover_green,red_stack_green,bring_red,reach_green,lift_green
 TABLE3_CEM_APL ?= 1 10
 TABLE3_WORKERS ?= 1
