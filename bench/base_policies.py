@@ -169,16 +169,17 @@ def _jobs(names, args):
 
 
 def bound_steps(segments, name, statistic=max):
-  """{(triplet, index): the straight_path in steps at the behaviour's top
-  speed (`statistic` over all its segments' top speeds: max, the lenient
-  bound; np.median, the typical one)}; empty if it has no path."""
+  """(speed, {(triplet, index): the straight_path in steps at speed}):
+  speed (m/step) is `statistic` over all the behaviour's segments' top
+  speeds (max, the lenient bound; np.median, the typical one); the dict
+  is empty if the behaviour has no path."""
   speeds = [o[6] for (n, _), outcomes in segments.items() if n == name
             for o in outcomes]
   speed = float(statistic(speeds)) if speeds else 0.0
-  return {(triplet, index): o[5] / speed
-          for (n, triplet), outcomes in segments.items() if n == name
-          for index, o in enumerate(outcomes)
-          if o[5] is not None and speed > 0}
+  return speed, {(triplet, index): o[5] / speed
+                 for (n, triplet), outcomes in segments.items() if n == name
+                 for index, o in enumerate(outcomes)
+                 if o[5] is not None and speed > 0}
 
 
 def _write_details(path, segments):
@@ -187,8 +188,8 @@ def _write_details(path, segments):
   with open(path, 'w') as f:
     for (name, triplet), outcomes in sorted(segments.items()):
       bound = segments.get((BOUND, triplet))
-      steps = bound_steps(segments, name)
-      typical = bound_steps(segments, name, np.median)
+      _, steps = bound_steps(segments, name)
+      _, typical = bound_steps(segments, name, np.median)
       for index, (ok, success, reach, phase, attempts, path_m,
                   speed) in enumerate(outcomes):
         f.write(json.dumps({
@@ -212,8 +213,8 @@ def _print_failures(segments, steps):
   print('|---|---|---|---|---|---|---|---|')
   for (name, triplet), outcomes in sorted(segments.items()):
     bound = segments.get((BOUND, triplet))
-    path_steps = bound_steps(segments, name)
-    typical = bound_steps(segments, name, np.median)
+    _, path_steps = bound_steps(segments, name)
+    _, typical = bound_steps(segments, name, np.median)
     for index, (ok, _, reach, phase, attempts, _, _) in enumerate(outcomes):
       if ok:
         continue
@@ -313,13 +314,11 @@ def main():
                    reach_time_ratio=ratio)
   beyond, feasible_rate, near_edge = {}, {}, {}
   for name in names:
-    path_steps = bound_steps(segments, name)
+    speed, path_steps = bound_steps(segments, name)
     if not path_steps:
       continue
-    speed = max(o[6] for o in results[name])
-    median_speed = float(np.median([o[6] for o in results[name]]))
+    median_speed, typical = bound_steps(segments, name, np.median)
     over = {key for key, value in path_steps.items() if value > args.steps}
-    typical = bound_steps(segments, name, np.median)
     edge = int(sum(value > 0.9 * args.steps for value in typical.values()))
     rest = [o[0] for (n, triplet), outcomes in segments.items() if n == name
             for index, o in enumerate(outcomes) if (triplet, index) not in over]
