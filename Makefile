@@ -146,8 +146,15 @@ rl-curves: $(STAMP)
 	$(PY) -m jumpy_acme.launchers.rl_curves --root=$(RL_CURVES) \
 	  --output=$(RL_CURVES)/curves
 
+# Every bench that runs on defaults; those that need a run or a dataset
+# (required flags) are named and skipped: see their docstrings.
 bench: $(STAMP)
 	@set -e; for script in bench/*.py; do \
+	  needs=$$(grep -o "'--[a-z_]*', required=True" $$script | \
+	    cut -d"'" -f2 | tr '\n' ' '); \
+	  if [ -n "$$needs" ]; then \
+	    echo "== $$script: skipped, needs $$needs(see its docstring)"; \
+	    continue; fi; \
 	  echo "== $$script"; $(PY) $$script; done
 
 lint: $(STAMP)
