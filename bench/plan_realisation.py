@@ -40,7 +40,11 @@ def _task_object(task: str) -> str:
 
 
 def _episode(model, plan, act, task: str, seed: int, steps: int):
-  """One planning episode; per decision: dict of measures."""
+  """One episode, a skill chosen by `plan` every K steps and held.
+
+  Returns (states [T+1] of [S], rewards [T], plans {t: (z [Z], the
+  predicted s_t+K [S], the plan's score)}).
+  """
   import jax  # pylint: disable=g-import-not-at-top
   from jumpy_acme import core  # pylint: disable=g-import-not-at-top
   from jumpy_acme import environment_loop  # pylint: disable=g-import-not-at-top
