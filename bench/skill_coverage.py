@@ -2,8 +2,8 @@
 
 The phase-1 data's behaviours all go to red (reach_red, lift_red,
 red_hover_blue). A planner can only choose among the skills the prior
-offers, so this bench asks, at the evaluation tasks' initial states
-(`--states` seeded resets, the evaluation's first states), where the jumpy
+offers, so this bench asks, at `--states` seeded resets of the scene
+(initial states drawn as the evaluation draws them), where the jumpy
 model says `--skills` prior draws of z take the pinch in K steps:
 
   progress(colour) = |pinch - object| - |predicted pinch_t+K - object|,
