@@ -42,8 +42,8 @@ def _task_object(task: str) -> str:
 def _episode(model, plan, act, task: str, seed: int, steps: int):
   """One episode, a skill chosen by `plan` every K steps and held.
 
-  Returns (states [T+1] of [S], rewards [T], plans {t: (z [Z], the
-  predicted s_t+K [S], the plan's score)}).
+  Returns (states [T+1] of [S], plans {t: (z [Z], the predicted s_t+K
+  [S], the plan's score)}); measure() scores rewards from the states.
   """
   import jax  # pylint: disable=g-import-not-at-top
   from jumpy_acme import core  # pylint: disable=g-import-not-at-top
@@ -58,7 +58,7 @@ def _episode(model, plan, act, task: str, seed: int, steps: int):
 
     def __init__(self):
       self.key, self.t, self.z = jax.random.PRNGKey(seed), 0, None
-      self.states, self.rewards, self.plans = [], [], {}
+      self.states, self.plans = [], {}
 
     def observe_first(self, timestep):
       self.states.append(np.asarray(timestep.observation, np.float32))
@@ -75,7 +75,6 @@ def _episode(model, plan, act, task: str, seed: int, steps: int):
     def observe(self, action, next_timestep):
       self.t += 1
       self.states.append(np.asarray(next_timestep.observation, np.float32))
-      self.rewards.append(float(next_timestep.reward))
 
     def update(self, wait=False):
       del wait
@@ -85,7 +84,7 @@ def _episode(model, plan, act, task: str, seed: int, steps: int):
   environment_loop.EnvironmentLoop(
       env, actor, logger=loggers.NoOpLogger(),
       should_update=False).run_episode()
-  return actor.states, actor.rewards, actor.plans
+  return actor.states, actor.plans
 
 
 def measure(checkpoint: str, task: str, agent: str, episodes: int,
@@ -127,7 +126,7 @@ def measure(checkpoint: str, task: str, agent: str, episodes: int,
   reward = lambda s: float(numpy_reward(np.asarray(s, np.float64)))
   rows = []
   for seed in range(episodes):
-    states, _, plans = _episode(model, plan, act, task, seed, steps)
+    states, plans = _episode(model, plan, act, task, seed, steps)
     states = np.stack(states)
     for t, (z, predicted, score) in sorted(plans.items()):
       if t + k >= len(states):
