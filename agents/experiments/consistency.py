@@ -1,0 +1,229 @@
+"""Model-policy consistency: the jumpy model learns what its own low-level
+policy does (paper, Discussion: "cycle consistency of the model and the
+policy").
+
+Phase 1 fits the jumpy decoder p(s_t+K | s_t, z) to the base behaviours'
+snippets, with z the posterior of the snippet. The planner then executes a
+skill with the action decoder p(a | s, z) instead, and what that policy
+does differs from what the model predicts: for the skills the planner
+chose, the predicted pinch at t + 10 misses by 1.4-2.1x the model's error
+on data (bench/plan_realisation.py). This program measures the outcome of
+the decoder's own skills and trains the jumpy decoder on them.
+
+Collection (task-agnostic: no reward is read). Each episode starts from a
+seeded random initial state, away from the evaluation's seeds. The base
+behaviour schedule of phase-1 collection (agents/scripted) drives the arm
+to varied states (reaching, grasping, carrying); every `segment` steps,
+with probability `skill_share`, the action decoder takes over for the
+segment instead, with a new prior skill z ~ N(0, I) every K steps. Each
+skill step gives a transition (s_t, z, s_t+K). The scripted behaviours
+keep running in the background so their schedule is the same either way.
+
+Finetuning: the state term of the phase-1 loss (Eq. 2) on those
+transitions, on the jumpy decoder's parameters only
+(agents/harnessing/finetune.py, the update of RL-HL + Planning +
+Finetune), validated on held-out episodes; the best validation step is
+kept.
+"""
+
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+EPISODE_SEED_OFFSET = 10_000_000  # Away from evaluation's seed * 100_000 + e.
+_ARRAYS = ('observation', 'z', 'next_observation')
+
+
+def episode_path(directory: str, episode: int) -> str:
+  return os.path.join(directory, f'episode_{episode:05d}.npz')
+
+
+def collect_episode(model, env, behaviour_actor, rng: np.random.Generator,
+                    decode, segment: int = 10, skill_share: float = 0.6,
+                    max_steps: int = 400) -> Dict[str, np.ndarray]:
+  """One episode of mixed control (NOT jittable: steps the simulator).
+
+  Args:
+    model: the phase-1 SkillModel (its K and latent size).
+    env: a reset-able RGB-stacking environment.
+    behaviour_actor: a scripted BehaviourScheduleActor (already reseeded).
+    rng: draws the control of each segment and the skills.
+    decode: jitted decode_action(state [S], z [Z]) -> action [A].
+    segment: steps between control switches (a multiple of K).
+    skill_share: probability that a segment is the decoder's.
+    max_steps: episode length.
+
+  Returns:
+    observation [T, S], z [T, Z], next_observation [T, S]: s_t, the skill
+    held from t to t + K, and s_t+K, for the T skill steps of the episode.
+  """
+  K = model.K  # noqa: N806
+  if segment % K:
+    raise ValueError(f'segment: expected a multiple of K = {K}, got '
+                     f'{segment}.')
+  timestep = env.reset()
+  behaviour_actor.observe_first(timestep)
+  out = {name: [] for name in _ARRAYS}
+  obs = np.asarray(timestep.observation, np.float32)
+  for start in range(0, max_steps, segment):
+    skills = rng.random() < skill_share
+    for i in range(min(segment, max_steps - start)):
+      scripted_action = behaviour_actor.select_action(obs)
+      if skills and i % K == 0:
+        z = rng.standard_normal(model.latent_size).astype(np.float32)
+        first = obs
+      action = (np.asarray(decode(obs, z), np.float32) if skills
+                else scripted_action)
+      timestep = env.step(action)
+      behaviour_actor.observe(action, timestep)
+      obs = np.asarray(timestep.observation, np.float32)
+      if skills and (i + 1) % K == 0:
+        out['observation'].append(first)
+        out['z'].append(z)
+        out['next_observation'].append(obs)
+      if timestep.last():
+        break
+    if timestep.last():
+      break
+  size = model.config.state_size
+  return {
+      'observation': np.asarray(out['observation'], np.float32).reshape(
+          -1, size),
+      'z': np.asarray(out['z'], np.float32).reshape(-1, model.latent_size),
+      'next_observation': np.asarray(out['next_observation'],
+                                     np.float32).reshape(-1, size)}
+
+
+def collect_worker(job) -> int:
+  """Runs episodes [first, last) not yet on disk (a process body).
+
+  job: (checkpoint, directory, episodes, seed, segment, skill_share,
+  max_steps).
+  Returns the number of episodes written.
+  """
+  (checkpoint, directory, episodes, seed, segment, skill_share,
+   max_steps) = job
+  import jax  # pylint: disable=g-import-not-at-top
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.scripted import acting  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  model = model_lib.load(checkpoint)
+  decode = jax.jit(model.decode_action)
+  behaviour_actor = acting.BehaviourScheduleActor()
+  env = None
+  written = 0
+  for episode in episodes:
+    path = episode_path(directory, episode)
+    if os.path.exists(path):
+      continue
+    episode_seed = seed + EPISODE_SEED_OFFSET + episode
+    draws = np.random.default_rng(episode_seed)
+    if env is None:
+      env = environments.make('reach_red', seed=episode_seed,
+                              episode_length=max_steps)
+    env.reseed(int(draws.integers(2**31)))
+    behaviour_actor.reseed(int(draws.integers(2**31)))
+    arrays = collect_episode(model, env, behaviour_actor, draws, decode,
+                             segment, skill_share, max_steps)
+    np.savez(path + '.tmp.npz', **arrays)
+    os.replace(path + '.tmp.npz', path)  # Whole episodes only.
+    written += 1
+  return written
+
+
+def load_episodes(directory: str, episodes: Sequence[int]
+                  ) -> Dict[str, np.ndarray]:
+  """The transitions of the given episodes, concatenated."""
+  parts = {name: [] for name in _ARRAYS}
+  for e in episodes:
+    with np.load(episode_path(directory, e)) as saved:
+      for name in _ARRAYS:
+        parts[name].append(saved[name])
+  return {name: np.concatenate(parts[name]) for name in _ARRAYS}
+
+
+def jumpy_errors(model, transitions: Dict[str, np.ndarray],
+                 batch: int = 4096) -> Dict[str, float]:
+  """The jumpy decoder's errors on transitions: the Eq. 2 state term
+  (normalised squared error, summed over dimensions) and the pinch
+  position's error in mm (s_t+K predicted against realised)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  norm = model.normalization
+  predict = jax.jit(jax.vmap(model.predict_next_state))
+
+  def normalised_error(s, z, s_next):
+    predicted = jax.vmap(model.networks.decode_jumpy, (None, 0, 0))(
+        model.params, jax.vmap(norm.standardise)(s), z)
+    target = jax.vmap(norm.normalise_delta)(s_next - s)
+    return jnp.sum((predicted - target) ** 2, -1)
+  normalised_error = jax.jit(normalised_error)
+  pinch = layout.LAYOUT['pinch_pose_pos']
+  sq, mm = [], []
+  n = len(transitions['z'])
+  for i in range(0, n, batch):
+    s = transitions['observation'][i:i + batch]
+    z = transitions['z'][i:i + batch]
+    s_next = transitions['next_observation'][i:i + batch]
+    sq.append(np.asarray(normalised_error(s, z, s_next)))
+    predicted = np.asarray(predict(s, z))
+    mm.append(1000 * np.linalg.norm(predicted[:, pinch] - s_next[:, pinch],
+                                     axis=-1))
+  sq, mm = np.concatenate(sq), np.concatenate(mm)
+  return {'state_error': float(sq.mean()), 'pinch_mm': float(mm.mean()),
+          'pinch_mm_median': float(np.median(mm)), 'transitions': int(n)}
+
+
+def finetune(model, train: Dict[str, np.ndarray],
+             valid: Dict[str, np.ndarray], steps: int, batch_size: int,
+             learning_rate: float, seed: int = 0, eval_every: int = 250,
+             log=print):
+  """Trains the jumpy decoder on `train`; returns (the model at the best
+  validation error, the history of validation errors)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import optax  # pylint: disable=g-import-not-at-top
+  from jumpy_acme import types  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.harnessing import finetune as finetune_lib  # pylint: disable=g-import-not-at-top
+  optimizer = optax.adam(learning_rate)
+  update = jax.jit(finetune_lib.make_finetune_update(
+      model, optimizer, 1.0, model.config.beta_s))
+  state = finetune_lib.FinetuneState(
+      model.params, optimizer.init(model.jumpy_decoder_params()),
+      jnp.zeros((), jnp.int32))
+  rng = np.random.default_rng(seed)
+  n = len(train['z'])
+  best = jumpy_errors(model, valid)
+  history: List[Dict[str, Any]] = [{'step': 0, **best}]
+  best_params = model.params
+  log(f'[consistency] step 0: valid {best}')
+  for step in range(1, steps + 1):
+    index = rng.integers(n, size=batch_size)
+    transitions = types.Transition(
+        observation=jnp.asarray(train['observation'][index]),
+        action=jnp.asarray(train['z'][index]), reward=(), discount=(),
+        next_observation=jnp.asarray(train['next_observation'][index]))
+    state, _ = update(state, transitions)
+    if step % eval_every == 0 or step == steps:
+      errors = jumpy_errors(model.replace(params=state.params), valid)
+      history.append({'step': step, **errors})
+      log(f'[consistency] step {step}: valid {errors}')
+      if errors['state_error'] < best['state_error']:
+        best, best_params = errors, state.params
+  return model.replace(params=best_params), history
+
+
+def summary(history: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+  if not history:
+    return None
+  best = min(history, key=lambda h: h['state_error'])
+  return {'before': history[0], 'best': best}
+
+
+def write_json(path: str, value) -> None:
+  with open(path + '.tmp', 'w') as f:
+    json.dump(value, f, indent=1)
+  os.replace(path + '.tmp', path)

@@ -1,0 +1,143 @@
+r"""Model-policy consistency finetuning of a shipped phase-1 model.
+
+  python -m jumpy_acme.launchers.consistency --checkpoint=pretrained/k10 \
+      --episodes=200 --num_workers=2 --data=results/consistency_k10 \
+      --export=pretrained/k10_cc
+
+Rolls out the model's own low-level policy with prior skills, mixed into
+the phase-1 base behaviour schedule, and trains the jumpy decoder on what
+it did (agents/experiments/consistency.py says how, and why). No task
+reward is read: the result is still a zero-shot model. Episodes go to
+--data, one file each; a rerun collects only the missing ones. The last
+--valid_share of the episodes are held out; the decoder at the best
+validation error is exported to --export with a manifest (command, source
+model, data, errors before and after).
+"""
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+
+from jumpy_acme.agents.experiments import consistency
+
+_CHECKPOINT = flags.DEFINE_string('checkpoint', 'pretrained/k10',
+                                  'Phase-1 model to finetune.')
+_DATA = flags.DEFINE_string('data', 'results/consistency_k10',
+                            'Directory for the collected episodes.')
+_EXPORT = flags.DEFINE_string('export', None,
+                              'Directory to export the finetuned model to '
+                              '(none: collect and measure only).')
+_EPISODES = flags.DEFINE_integer('episodes', 200, 'Episodes to collect.')
+_NUM_WORKERS = flags.DEFINE_integer('num_workers', 2, 'Processes.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seeds the episodes and batches.')
+_SEGMENT = flags.DEFINE_integer('segment', 10,
+                                'Steps between switches of control.')
+_SKILL_SHARE = flags.DEFINE_float('skill_share', 0.6,
+                                  'Share of segments the decoder acts in.')
+_MAX_STEPS = flags.DEFINE_integer('max_steps', 400, 'Steps per episode.')
+_VALID_SHARE = flags.DEFINE_float('valid_share', 0.15,
+                                  'Share of episodes held out.')
+_STEPS = flags.DEFINE_integer('steps', 3000, 'SGD steps.')
+_BATCH = flags.DEFINE_integer('batch_size', 256, 'Batch size.')
+_LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-4, 'Adam step size.')
+
+
+def _check(name, ok, expected, got):
+  if not ok:
+    raise app.UsageError(f'--{name}: expected {expected}, got {got!r}.')
+
+
+def main(argv):
+  del argv
+  _check('episodes', _EPISODES.value >= 2, 'an integer >= 2',
+         _EPISODES.value)
+  _check('num_workers', _NUM_WORKERS.value >= 1, 'an integer >= 1',
+         _NUM_WORKERS.value)
+  _check('skill_share', 0 < _SKILL_SHARE.value <= 1, 'a share in (0, 1]',
+         _SKILL_SHARE.value)
+  _check('valid_share', 0 < _VALID_SHARE.value < 1, 'a share in (0, 1)',
+         _VALID_SHARE.value)
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  try:
+    model = model_lib.load(_CHECKPOINT.value)
+  except (FileNotFoundError, ValueError) as e:
+    raise app.UsageError(f'--checkpoint: {e}') from e
+  _check('segment', _SEGMENT.value % model.K == 0,
+         f'a multiple of the model\'s K = {model.K}', _SEGMENT.value)
+  os.makedirs(_DATA.value, exist_ok=True)
+  episodes = list(range(_EPISODES.value))
+  missing = [e for e in episodes if not os.path.exists(
+      consistency.episode_path(_DATA.value, e))]
+  print(f'[consistency] {len(episodes) - len(missing)} of {len(episodes)} '
+        f'episodes on disk in {_DATA.value}; collecting {len(missing)}.',
+        flush=True)
+  start = time.time()
+  if missing:
+    # One episode per job: progress shows, and a crash loses one.
+    jobs = [(_CHECKPOINT.value, _DATA.value, [e], _SEED.value,
+             _SEGMENT.value, _SKILL_SHARE.value, _MAX_STEPS.value)
+            for e in missing]
+    with multiprocessing.get_context('spawn').Pool(_NUM_WORKERS.value) as p:
+      for n, _ in enumerate(p.imap_unordered(consistency.collect_worker,
+                                             jobs), 1):
+        elapsed = time.time() - start
+        print(f'[consistency] {n}/{len(jobs)} episodes | elapsed '
+              f'{elapsed:.0f} s | ETA {elapsed / n * (len(jobs) - n):.0f} s',
+              flush=True)
+  held_out = max(1, int(round(_VALID_SHARE.value * len(episodes))))
+  train = consistency.load_episodes(_DATA.value, episodes[:-held_out])
+  valid = consistency.load_episodes(_DATA.value, episodes[-held_out:])
+  print(f'[consistency] {len(train["z"])} training and {len(valid["z"])} '
+        'held-out transitions.', flush=True)
+  if not _EXPORT.value:
+    print(f'[consistency] valid: {consistency.jumpy_errors(model, valid)}')
+    return
+  tuned, history = consistency.finetune(
+      model, train, valid, _STEPS.value, _BATCH.value,
+      _LEARNING_RATE.value, seed=_SEED.value)
+  try:
+    commit = subprocess.run(['git', 'rev-parse', 'HEAD'], check=True,
+                            capture_output=True, text=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    commit = None
+  source = {}
+  if model_lib.is_export(_CHECKPOINT.value):
+    with open(os.path.join(_CHECKPOINT.value,
+                           model_lib.EXPORT_MANIFEST)) as f:
+      source = json.load(f)
+  manifest = {
+      'command': 'python -m jumpy_acme.launchers.consistency '
+                 + ' '.join(sys.argv[1:]),
+      'commit': commit,
+      'source_model': {'path': _CHECKPOINT.value,
+                       'fingerprint': model_lib.fingerprint(
+                           _CHECKPOINT.value),
+                       'command': source.get('command'),
+                       'dataset': source.get('dataset')},
+      'consistency': {
+          'episodes': len(episodes), 'held_out_episodes': held_out,
+          'train_transitions': int(len(train['z'])),
+          'valid_transitions': int(len(valid['z'])),
+          'max_steps': _MAX_STEPS.value, 'segment': _SEGMENT.value,
+          'skill_share': _SKILL_SHARE.value,
+          'steps': _STEPS.value, 'batch_size': _BATCH.value,
+          'learning_rate': _LEARNING_RATE.value, 'seed': _SEED.value,
+          **consistency.summary(history), 'history': history},
+  }
+  model_lib.export(tuned, _EXPORT.value, manifest)
+  print(f'[consistency] exported to {_EXPORT.value}: valid error '
+        f'{history[0]["state_error"]:.3f} -> '
+        f'{consistency.summary(history)["best"]["state_error"]:.3f}, pinch '
+        f'{history[0]["pinch_mm"]:.1f} -> '
+        f'{consistency.summary(history)["best"]["pinch_mm"]:.1f} mm',
+        flush=True)
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,139 @@
+"""Model-policy consistency: the decoder's own skill transitions from the
+real scene, and finetuning the jumpy decoder on them."""
+
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from jumpy_acme.agents.experiments import consistency
+from jumpy_acme.agents.scripted import acting as scripted_acting
+from jumpy_acme.agents.skill_vae import model as model_lib
+from jumpy_acme.environments.rgb_stacking import layout
+from jumpy_acme.testing import phase1
+
+_SCALE = np.array([0.07, 0.07, 0.07, 1.0, 255.0], np.float32)
+
+
+def _episode(model, skill_share, max_steps=12, segment=4, seed=0):
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  env = environments.make('reach_red', seed=seed, episode_length=max_steps)
+  actor = scripted_acting.BehaviourScheduleActor()
+  actor.reseed(seed)
+  decode = jax.jit(model.decode_action)
+  try:
+    return consistency.collect_episode(
+        model, env, actor, np.random.default_rng(seed), decode, segment,
+        skill_share, max_steps)
+  finally:
+    env.close()
+
+
+def test_decoder_segments_give_one_transition_per_skill_step():
+  model = phase1.tiny_model(
+      K=2, normalization=phase1.identity_normalization(_SCALE))
+  out = _episode(model, skill_share=1.0)
+  # 12 steps, all the decoder's, a skill every K = 2 steps: 6 transitions
+  # that chain (each one ends where the next starts), each with its own z.
+  assert out['observation'].shape == (6, 86)
+  assert out['next_observation'].shape == (6, 86)
+  assert out['z'].shape == (6, 4)
+  np.testing.assert_array_equal(out['next_observation'][:-1],
+                                out['observation'][1:])
+  assert len({tuple(z) for z in out['z']}) == 6
+  # The arm moved under the decoder's actions.
+  pinch = layout.LAYOUT['pinch_pose_pos']
+  assert np.all(out['observation'][0, pinch] !=
+                out['next_observation'][-1, pinch])
+  none = _episode(model, skill_share=0.0)
+  assert none['observation'].shape == (0, 86) and none['z'].shape == (0, 4)
+
+
+def test_segment_must_hold_whole_skills():
+  model = phase1.tiny_model(K=3)
+  with pytest.raises(ValueError, match=r'segment: expected a multiple of '
+                     r'K = 3, got 4'):
+    _episode(model, skill_share=1.0)
+
+
+def _synthetic(model, n, rng, weights):
+  s = rng.normal(size=(n, 86)).astype(np.float32)
+  z = rng.normal(size=(n, model.latent_size)).astype(np.float32)
+  s_next = s + 0.3 * np.tanh(z @ weights).astype(np.float32)
+  return {'observation': s, 'z': z, 'next_observation': s_next}
+
+
+def test_finetuning_lowers_the_held_out_error_and_keeps_the_best_step():
+  model = phase1.tiny_model()
+  rng = np.random.default_rng(0)
+  weights = rng.normal(size=(model.latent_size, 86))
+  train = _synthetic(model, 256, rng, weights)
+  valid = _synthetic(model, 64, rng, weights)
+  # Errors before training, from predict_next_state (identity statistics:
+  # the normalised delta is the delta itself).
+  predicted = np.asarray(jax.vmap(model.predict_next_state)(
+      valid['observation'], valid['z']))
+  expected = np.mean(np.sum((predicted - valid['next_observation']) ** 2,
+                            axis=1))
+  pinch = layout.LAYOUT['pinch_pose_pos']
+  expected_mm = 1000 * np.mean(np.linalg.norm(
+      predicted[:, pinch] - valid['next_observation'][:, pinch], axis=1))
+  before = consistency.jumpy_errors(model, valid, batch=50)
+  np.testing.assert_allclose(before['state_error'], expected, rtol=1e-4)
+  np.testing.assert_allclose(before['pinch_mm'], expected_mm, rtol=1e-4)
+  assert before['transitions'] == 64
+  tuned, history = consistency.finetune(
+      model, train, valid, steps=300, batch_size=32, learning_rate=3e-3,
+      eval_every=100, log=lambda line: None)
+  assert [h['step'] for h in history] == [0, 100, 200, 300]
+  after = consistency.jumpy_errors(tuned, valid)
+  assert after['state_error'] < 0.5 * before['state_error']
+  # The returned model is the best of the validated steps.
+  np.testing.assert_allclose(
+      after['state_error'], min(h['state_error'] for h in history),
+      rtol=1e-5)
+  # Only the jumpy decoder changed: the policy acts as before.
+  for name in model_lib.MODULES:
+    same = jax.tree_util.tree_all(jax.tree_util.tree_map(
+        lambda a, b: bool(np.all(a == b)),
+        model_lib.module_params(model.params, name),
+        model_lib.module_params(tuned.params, name)))
+    assert same == (name != model_lib.JUMPY_DECODER), name
+
+
+@pytest.mark.integration
+def test_launcher_collects_resumes_finetunes_and_exports(tmp_path):
+  model = phase1.tiny_model(
+      K=2, normalization=phase1.identity_normalization(_SCALE))
+  source = model_lib.export(model, str(tmp_path / 'source'),
+                            {'command': 'tiny'})
+  command = [sys.executable, '-m', 'jumpy_acme.launchers.consistency',
+             f'--checkpoint={source}', f'--data={tmp_path / "data"}',
+             '--episodes=3', '--num_workers=1', '--max_steps=20',
+             '--segment=4', '--skill_share=1', '--steps=4',
+             '--batch_size=4']
+  first = subprocess.run(command + [f'--export={tmp_path / "tuned"}'],
+                         capture_output=True, text=True, check=True)
+  assert 'collecting 3.' in first.stdout
+  assert sorted(os.listdir(tmp_path / 'data')) == [
+      'episode_00000.npz', 'episode_00001.npz', 'episode_00002.npz']
+  with open(tmp_path / 'tuned' / 'manifest.json') as f:
+    manifest = json.load(f)
+  # 3 episodes of 10 transitions (20 steps, K = 2): one held out.
+  assert manifest['consistency']['train_transitions'] == 20
+  assert manifest['consistency']['valid_transitions'] == 10
+  assert manifest['source_model']['command'] == 'tiny'
+  assert model_lib.load(str(tmp_path / 'tuned')).K == 2
+  again = subprocess.run(command, capture_output=True, text=True,
+                         check=True)
+  assert '3 of 3 episodes on disk' in again.stdout
+  assert 'collecting 0.' in again.stdout
+  bad = subprocess.run(command[:-2] + ['--segment=3'], capture_output=True,
+                       text=True)
+  assert bad.returncode != 0
+  assert "--segment: expected a multiple of the model's K = 2, got 3" in (
+      bad.stderr)
