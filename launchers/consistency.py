@@ -3,15 +3,23 @@ r"""Model-policy consistency finetuning of a shipped phase-1 model.
   python -m jumpy_acme.launchers.consistency --checkpoint=pretrained/k10 \
       --episodes=200 --num_workers=2 --data=results/consistency_k10 \
       --export=pretrained/k10_cc
+  python -m jumpy_acme.launchers.collect --num_episodes=60 --seed=1 \
+      --output=results/data_k10_seed1
+  python -m jumpy_acme.launchers.consistency --checkpoint=pretrained/k10 \
+      --episodes=400 --data=results/consistency_k10 \
+      --anchor_data=results/data_k10_seed1 --export=pretrained/k10_cca
 
 Rolls out the model's own low-level policy with prior skills, mixed into
 the phase-1 base behaviour schedule, and trains the jumpy decoder on what
 it did (agents/experiments/consistency.py says how, and why). No task
 reward is read: the result is still a zero-shot model. Episodes go to
 --data, one file each; a rerun collects only the missing ones. The last
---valid_share of the episodes are held out; the decoder at the best
-validation error is exported to --export with a manifest (command, source
-model, data, errors before and after).
+--valid_share of the episodes are held out. Trained on these transitions
+alone, the decoder forgets its phase-1 fit (docs/results.md, session 14):
+--anchor_data mixes phase-1 snippets, with their posterior skills, into
+every batch. The decoder at the best validation error is exported to
+--export with a manifest (command, source model, data, errors before and
+after).
 """
 
 import json
@@ -45,6 +53,13 @@ _VALID_SHARE = flags.DEFINE_float('valid_share', 0.15,
                                   'Share of episodes held out.')
 _STEPS = flags.DEFINE_integer('steps', 3000, 'SGD steps.')
 _BATCH = flags.DEFINE_integer('batch_size', 256, 'Batch size.')
+_ANCHOR_DATA = flags.DEFINE_string(
+    'anchor_data', None, 'A phase-1 dataset (collect.py --output): its '
+    'snippets, with the encoder\'s posterior skill, fill --anchor_share of '
+    'every batch so the decoder keeps its phase-1 fit (none: consistency '
+    'transitions only).')
+_ANCHOR_SHARE = flags.DEFINE_float('anchor_share', 0.5,
+                                   'Share of a batch from --anchor_data.')
 _LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-4, 'Adam step size.')
 
 
@@ -63,6 +78,8 @@ def main(argv):
          _SKILL_SHARE.value)
   _check('valid_share', 0 < _VALID_SHARE.value < 1, 'a share in (0, 1)',
          _VALID_SHARE.value)
+  _check('anchor_share', 0 < _ANCHOR_SHARE.value < 1, 'a share in (0, 1)',
+         _ANCHOR_SHARE.value)
   from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
   try:
     model = model_lib.load(_CHECKPOINT.value)
@@ -98,9 +115,26 @@ def main(argv):
   if not _EXPORT.value:
     print(f'[consistency] valid: {consistency.jumpy_errors(model, valid)}')
     return
+  anchor = anchor_valid = None
+  if _ANCHOR_DATA.value:
+    from jumpy_acme import dataset_files  # pylint: disable=g-import-not-at-top
+    try:
+      dataset = dataset_files.load(_ANCHOR_DATA.value)
+    except (FileNotFoundError, dataset_files.IncompleteDatasetError) as e:
+      raise app.UsageError(f'--anchor_data: {e}') from e
+    _check('anchor_data', dataset.K == model.K,
+           f'a dataset of the model\'s K = {model.K}', dataset.K)
+    posterior = consistency.posterior_transitions(model, dataset.observations)
+    cut = int(round((1 - _VALID_SHARE.value) * len(dataset)))
+    anchor = {k: v[:cut] for k, v in posterior.items()}
+    anchor_valid = {k: v[cut:] for k, v in posterior.items()}
+    print(f'[consistency] anchor: {cut} training and {len(dataset) - cut} '
+          f'held-out phase-1 snippets from {_ANCHOR_DATA.value}.',
+          flush=True)
   tuned, history = consistency.finetune(
       model, train, valid, _STEPS.value, _BATCH.value,
-      _LEARNING_RATE.value, seed=_SEED.value)
+      _LEARNING_RATE.value, seed=_SEED.value, anchor=anchor,
+      anchor_valid=anchor_valid, anchor_share=_ANCHOR_SHARE.value)
   try:
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], check=True,
                             capture_output=True, text=True).stdout.strip()
@@ -128,6 +162,8 @@ def main(argv):
           'skill_share': _SKILL_SHARE.value,
           'steps': _STEPS.value, 'batch_size': _BATCH.value,
           'learning_rate': _LEARNING_RATE.value, 'seed': _SEED.value,
+          'anchor_data': _ANCHOR_DATA.value,
+          'anchor_share': _ANCHOR_SHARE.value if _ANCHOR_DATA.value else 0,
           **consistency.summary(history), 'history': history},
   }
   model_lib.export(tuned, _EXPORT.value, manifest)

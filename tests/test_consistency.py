@@ -105,6 +105,39 @@ def test_finetuning_lowers_the_held_out_error_and_keeps_the_best_step():
     assert same == (name != model_lib.JUMPY_DECODER), name
 
 
+def test_anchor_batches_keep_the_phase1_fit_in_view():
+  model = phase1.tiny_model()
+  rng = np.random.default_rng(1)
+  weights = rng.normal(size=(model.latent_size, 86))
+  train = _synthetic(model, 128, rng, weights)
+  valid = _synthetic(model, 32, rng, weights)
+  # Phase-1 snippets [N, K+1, S]: the anchor is (s_0, posterior mean, s_K).
+  snippets = rng.normal(size=(40, 11, 86)).astype(np.float32)
+  anchor = consistency.posterior_transitions(model, snippets, batch=16)
+  mean, _ = model.encode(snippets[7])
+  np.testing.assert_allclose(anchor['z'][7], mean, rtol=1e-5, atol=1e-6)
+  np.testing.assert_array_equal(anchor['observation'], snippets[:, 0])
+  np.testing.assert_array_equal(anchor['next_observation'], snippets[:, -1])
+  head = {k: v[:30] for k, v in anchor.items()}
+  tail = {k: v[30:] for k, v in anchor.items()}
+  _, history = consistency.finetune(
+      model, train, valid, steps=20, batch_size=8, learning_rate=1e-3,
+      eval_every=10, log=lambda line: None, anchor=head, anchor_valid=tail)
+  first = history[0]
+  expected = consistency.jumpy_errors(model, tail)['state_error']
+  np.testing.assert_allclose(first['anchor_state_error'], expected,
+                             rtol=1e-5)
+  np.testing.assert_allclose(
+      first['selection'],
+      0.5 * (first['state_error'] + first['anchor_state_error']), rtol=1e-6)
+  with pytest.raises(ValueError, match='anchor_valid'):
+    consistency.finetune(model, train, valid, 1, 8, 1e-3, anchor=head)
+  with pytest.raises(ValueError, match=r'anchor_share: expected a share in '
+                     r'\(0, 1\), got 1.0'):
+    consistency.finetune(model, train, valid, 1, 8, 1e-3, anchor=head,
+                         anchor_valid=tail, anchor_share=1.0)
+
+
 @pytest.mark.integration
 def test_launcher_collects_resumes_finetunes_and_exports(tmp_path):
   model = phase1.tiny_model(

@@ -23,7 +23,9 @@ Finetuning: the state term of the phase-1 loss (Eq. 2) on those
 transitions, on the jumpy decoder's parameters only
 (agents/harnessing/finetune.py, the update of RL-HL + Planning +
 Finetune), validated on held-out episodes; the best validation step is
-kept.
+kept. Optionally (`anchor`) half of every batch is phase-1 snippets with
+their posterior skills, so that the decoder keeps its phase-1 fit: on the
+consistency transitions alone it does not (docs/results.md, session 14).
 """
 
 import json
@@ -177,17 +179,47 @@ def jumpy_errors(model, transitions: Dict[str, np.ndarray],
           'pinch_mm_median': float(np.median(mm)), 'transitions': int(n)}
 
 
+def posterior_transitions(model, observations: np.ndarray,
+                          batch: int = 2048) -> Dict[str, np.ndarray]:
+  """Phase-1 snippets as transitions: (s_t, the encoder's posterior mean
+  of the snippet, s_t+K), what phase 1 fitted the jumpy decoder to.
+
+  observations: [N, K+1, S] snippet states.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  encode = jax.jit(jax.vmap(lambda states: model.encode(states)[0]))
+  z = np.concatenate([np.asarray(encode(observations[i:i + batch]))
+                      for i in range(0, len(observations), batch)])
+  return {'observation': observations[:, 0], 'z': z.astype(np.float32),
+          'next_observation': observations[:, -1]}
+
+
 def finetune(model, train: Dict[str, np.ndarray],
              valid: Dict[str, np.ndarray], steps: int, batch_size: int,
              learning_rate: float, seed: int = 0, eval_every: int = 250,
-             log=print):
+             log=print, anchor: Optional[Dict[str, np.ndarray]] = None,
+             anchor_valid: Optional[Dict[str, np.ndarray]] = None,
+             anchor_share: float = 0.5):
   """Trains the jumpy decoder on `train`; returns (the model at the best
-  validation error, the history of validation errors)."""
+  validation error, the history of validation errors).
+
+  With `anchor` (phase-1 transitions, posterior_transitions), a share
+  `anchor_share` of every batch comes from them, so the decoder keeps what
+  it learned in phase 1; the best step is then the one with the lowest
+  mean of the two held-out errors (valid and anchor_valid), each history
+  entry also giving the anchor's as 'anchor_*'.
+  """
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   import optax  # pylint: disable=g-import-not-at-top
   from jumpy_acme import types  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.harnessing import finetune as finetune_lib  # pylint: disable=g-import-not-at-top
+  if (anchor is None) != (anchor_valid is None):
+    raise ValueError('anchor_valid: expected held-out anchor transitions '
+                     'exactly when anchor is given.')
+  if anchor is not None and not 0 < anchor_share < 1:
+    raise ValueError(f'anchor_share: expected a share in (0, 1), got '
+                     f'{anchor_share}.')
   optimizer = optax.adam(learning_rate)
   update = jax.jit(finetune_lib.make_finetune_update(
       model, optimizer, 1.0, model.config.beta_s))
@@ -195,23 +227,44 @@ def finetune(model, train: Dict[str, np.ndarray],
       model.params, optimizer.init(model.jumpy_decoder_params()),
       jnp.zeros((), jnp.int32))
   rng = np.random.default_rng(seed)
-  n = len(train['z'])
-  best = jumpy_errors(model, valid)
+  from_anchor = (0 if anchor is None else
+                 int(round(anchor_share * batch_size)))
+
+  def errors_of(candidate):
+    errors = jumpy_errors(candidate, valid)
+    if anchor is not None:
+      errors.update({f'anchor_{k}': v for k, v in
+                     jumpy_errors(candidate, anchor_valid).items()})
+      errors['selection'] = 0.5 * (errors['state_error'] +
+                                   errors['anchor_state_error'])
+    else:
+      errors['selection'] = errors['state_error']
+    return errors
+
+  def draw(source, size):
+    index = rng.integers(len(source['z']), size=size)
+    return {name: source[name][index] for name in _ARRAYS}
+
+  best = errors_of(model)
   history: List[Dict[str, Any]] = [{'step': 0, **best}]
   best_params = model.params
   log(f'[consistency] step 0: valid {best}')
   for step in range(1, steps + 1):
-    index = rng.integers(n, size=batch_size)
+    parts = [draw(train, batch_size - from_anchor)]
+    if from_anchor:
+      parts.append(draw(anchor, from_anchor))
+    batch = {name: np.concatenate([p[name] for p in parts])
+             for name in _ARRAYS}
     transitions = types.Transition(
-        observation=jnp.asarray(train['observation'][index]),
-        action=jnp.asarray(train['z'][index]), reward=(), discount=(),
-        next_observation=jnp.asarray(train['next_observation'][index]))
+        observation=jnp.asarray(batch['observation']),
+        action=jnp.asarray(batch['z']), reward=(), discount=(),
+        next_observation=jnp.asarray(batch['next_observation']))
     state, _ = update(state, transitions)
     if step % eval_every == 0 or step == steps:
-      errors = jumpy_errors(model.replace(params=state.params), valid)
+      errors = errors_of(model.replace(params=state.params))
       history.append({'step': step, **errors})
       log(f'[consistency] step {step}: valid {errors}')
-      if errors['state_error'] < best['state_error']:
+      if errors['selection'] < best['selection']:
         best, best_params = errors, state.params
   return model.replace(params=best_params), history
 
@@ -219,7 +272,7 @@ def finetune(model, train: Dict[str, np.ndarray],
 def summary(history: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
   if not history:
     return None
-  best = min(history, key=lambda h: h['state_error'])
+  best = min(history, key=lambda h: h['selection'])
   return {'before': history[0], 'best': best}
 
 
