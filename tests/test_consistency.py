@@ -53,6 +53,38 @@ def test_decoder_segments_give_one_transition_per_skill_step():
   assert none['observation'].shape == (0, 86) and none['z'].shape == (0, 4)
 
 
+def test_an_episode_is_drawn_from_its_seed_alone(tmp_path):
+  model = phase1.tiny_model(
+      K=2, normalization=phase1.identity_normalization(_SCALE))
+  checkpoint = model_lib.export(model, str(tmp_path / 'model'))
+  both, alone = tmp_path / 'both', tmp_path / 'alone'
+  both.mkdir()
+  alone.mkdir()
+  # Episode 3 after episodes 0-2 in one process, and on its own.
+  job = lambda d, episodes: (checkpoint, str(d), episodes, 7, 4, 0.5, 16)
+  assert consistency.collect_worker(job(both, [0, 1, 2, 3])) == 4
+  assert consistency.collect_worker(job(alone, [3])) == 1
+  assert consistency.collect_worker(job(alone, [3])) == 0  # On disk.
+  # The documented draws: environments.make(seed=s) picks the objects,
+  # then one generator seeded s reseeds the scene, the schedule, and
+  # draws each segment's control and skill.
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  episode_seed = 7 + consistency.EPISODE_SEED_OFFSET + 3
+  env = environments.make('reach_red', seed=episode_seed, episode_length=16)
+  draws = np.random.default_rng(episode_seed)
+  env.reseed(int(draws.integers(2**31)))
+  actor = scripted_acting.BehaviourScheduleActor()
+  actor.reseed(int(draws.integers(2**31)))
+  expected = consistency.collect_episode(
+      model, env, actor, draws, jax.jit(model.decode_action), 4, 0.5, 16)
+  env.close()
+  assert len(expected['z']) > 0
+  for directory in (both, alone):
+    with np.load(consistency.episode_path(str(directory), 3)) as got:
+      for name, value in expected.items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
+
+
 def test_segment_must_hold_whole_skills():
   model = phase1.tiny_model(K=3)
   with pytest.raises(ValueError, match=r'segment: expected a multiple of '

@@ -98,12 +98,17 @@ def collect_episode(model, env, behaviour_actor, rng: np.random.Generator,
                                      np.float32).reshape(-1, size)}
 
 
+_WORKER: Dict[Any, Any] = {}  # Per process: the model, decoder, simulators.
+
+
 def collect_worker(job) -> int:
-  """Runs episodes [first, last) not yet on disk (a process body).
+  """Runs the job's episodes not yet on disk (a process body).
 
   job: (checkpoint, directory, episodes, seed, segment, skill_share,
-  max_steps).
-  Returns the number of episodes written.
+  max_steps). Episode e's objects, initial state, schedule and skills are
+  drawn from seed + EPISODE_SEED_OFFSET + e alone, whichever process runs
+  it and whatever it ran before; a process keeps one simulator per object
+  triplet it has met. Returns the number of episodes written.
   """
   (checkpoint, directory, episodes, seed, segment, skill_share,
    max_steps) = job
@@ -111,20 +116,26 @@ def collect_worker(job) -> int:
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.scripted import acting  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
-  model = model_lib.load(checkpoint)
-  decode = jax.jit(model.decode_action)
-  behaviour_actor = acting.BehaviourScheduleActor()
-  env = None
+  from jumpy_acme.environments.rgb_stacking import scene as scene_lib  # pylint: disable=g-import-not-at-top
+  if checkpoint not in _WORKER:
+    model = model_lib.load(checkpoint)
+    _WORKER[checkpoint] = (model, jax.jit(model.decode_action),
+                           acting.BehaviourScheduleActor())
+  model, decode, behaviour_actor = _WORKER[checkpoint]
   written = 0
   for episode in episodes:
     path = episode_path(directory, episode)
     if os.path.exists(path):
       continue
     episode_seed = seed + EPISODE_SEED_OFFSET + episode
+    # The triplet as environments.make(seed=episode_seed) draws it.
+    objects = scene_lib.resolve_triplet(
+        'rgb_test_random', np.random.default_rng(episode_seed))
+    if (objects, max_steps) not in _WORKER:
+      _WORKER[objects, max_steps] = environments.make(
+          'reach_red', triplet=objects, episode_length=max_steps)
+    env = _WORKER[objects, max_steps]
     draws = np.random.default_rng(episode_seed)
-    if env is None:
-      env = environments.make('reach_red', seed=episode_seed,
-                              episode_length=max_steps)
     env.reseed(int(draws.integers(2**31)))
     behaviour_actor.reseed(int(draws.integers(2**31)))
     arrays = collect_episode(model, env, behaviour_actor, draws, decode,
