@@ -167,12 +167,12 @@ def main(argv):
           **consistency.summary(history), 'history': history},
   }
   model_lib.export(tuned, _EXPORT.value, manifest)
+  kept = consistency.summary(history)
   print(f'[consistency] exported to {_EXPORT.value}: valid error '
-        f'{history[0]["state_error"]:.3f} -> '
-        f'{consistency.summary(history)["best"]["state_error"]:.3f}, pinch '
-        f'{history[0]["pinch_mm"]:.1f} -> '
-        f'{consistency.summary(history)["best"]["pinch_mm"]:.1f} mm',
-        flush=True)
+        f'{kept["before"]["state_error"]:.3f} -> '
+        f'{kept["best"]["state_error"]:.3f}, pinch '
+        f'{kept["before"]["pinch_mm"]:.1f} -> {kept["best"]["pinch_mm"]:.1f} '
+        'mm', flush=True)
 
 
 if __name__ == '__main__':

@@ -28,7 +28,6 @@ their posterior skills, so that the decoder keeps its phase-1 fit: on the
 consistency transitions alone it does not (docs/results.md, session 14).
 """
 
-import json
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -157,23 +156,30 @@ def load_episodes(directory: str, episodes: Sequence[int]
   return {name: np.concatenate(parts[name]) for name in _ARRAYS}
 
 
-def jumpy_errors(model, transitions: Dict[str, np.ndarray],
-                 batch: int = 4096) -> Dict[str, float]:
-  """The jumpy decoder's errors on transitions: the Eq. 2 state term
-  (normalised squared error, summed over dimensions) and the pinch
-  position's error in mm (s_t+K predicted against realised)."""
+def make_error_fn(model):
+  """Jitted errors(params, s [B, S], z [B, Z], s_next [B, S]) ->
+  (normalised squared error [B], predicted s_t+K [B, S]) of the jumpy
+  decoder with `params` (the model's networks and statistics): compiled
+  once, reused as finetuning changes the parameters."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
-  norm = model.normalization
-  predict = jax.jit(jax.vmap(model.predict_next_state))
+  networks, norm = model.networks, model.normalization
 
-  def normalised_error(s, z, s_next):
-    predicted = jax.vmap(model.networks.decode_jumpy, (None, 0, 0))(
-        model.params, jax.vmap(norm.standardise)(s), z)
-    target = jax.vmap(norm.normalise_delta)(s_next - s)
-    return jnp.sum((predicted - target) ** 2, -1)
-  normalised_error = jax.jit(normalised_error)
+  def one(params, s, z, s_next):  # As losses.predict_next_state, Eq. 2.
+    delta = networks.decode_jumpy(params, norm.standardise(s), z)
+    error = jnp.sum((delta - norm.normalise_delta(s_next - s)) ** 2)
+    return error, s + norm.denormalise_delta(delta)
+  return jax.jit(jax.vmap(one, (None, 0, 0, 0)))
+
+
+def jumpy_errors(model, transitions: Dict[str, np.ndarray],
+                 batch: int = 4096, error_fn=None) -> Dict[str, float]:
+  """The jumpy decoder's errors on transitions: the Eq. 2 state term
+  (normalised squared error, summed over dimensions) and the pinch
+  position's error in mm (s_t+K predicted against realised).
+  `error_fn`: make_error_fn(model) (built here if None)."""
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  error_fn = error_fn or make_error_fn(model)
   pinch = layout.LAYOUT['pinch_pose_pos']
   sq, mm = [], []
   n = len(transitions['z'])
@@ -181,10 +187,10 @@ def jumpy_errors(model, transitions: Dict[str, np.ndarray],
     s = transitions['observation'][i:i + batch]
     z = transitions['z'][i:i + batch]
     s_next = transitions['next_observation'][i:i + batch]
-    sq.append(np.asarray(normalised_error(s, z, s_next)))
-    predicted = np.asarray(predict(s, z))
-    mm.append(1000 * np.linalg.norm(predicted[:, pinch] - s_next[:, pinch],
-                                     axis=-1))
+    error, predicted = error_fn(model.params, s, z, s_next)
+    sq.append(np.asarray(error))
+    mm.append(1000 * np.linalg.norm(
+        np.asarray(predicted)[:, pinch] - s_next[:, pinch], axis=-1))
   sq, mm = np.concatenate(sq), np.concatenate(mm)
   return {'state_error': float(sq.mean()), 'pinch_mm': float(mm.mean()),
           'pinch_mm_median': float(np.median(mm)), 'transitions': int(n)}
@@ -241,11 +247,13 @@ def finetune(model, train: Dict[str, np.ndarray],
   from_anchor = (0 if anchor is None else
                  int(round(anchor_share * batch_size)))
 
+  error_fn = make_error_fn(model)
+
   def errors_of(candidate):
-    errors = jumpy_errors(candidate, valid)
+    errors = jumpy_errors(candidate, valid, error_fn=error_fn)
     if anchor is not None:
-      errors.update({f'anchor_{k}': v for k, v in
-                     jumpy_errors(candidate, anchor_valid).items()})
+      errors.update({f'anchor_{k}': v for k, v in jumpy_errors(
+          candidate, anchor_valid, error_fn=error_fn).items()})
       errors['selection'] = 0.5 * (errors['state_error'] +
                                    errors['anchor_state_error'])
     else:
@@ -280,14 +288,7 @@ def finetune(model, train: Dict[str, np.ndarray],
   return model.replace(params=best_params), history
 
 
-def summary(history: Sequence[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
-  if not history:
-    return None
-  best = min(history, key=lambda h: h['selection'])
-  return {'before': history[0], 'best': best}
-
-
-def write_json(path: str, value) -> None:
-  with open(path + '.tmp', 'w') as f:
-    json.dump(value, f, indent=1)
-  os.replace(path + '.tmp', path)
+def summary(history: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+  """{'before': step 0's errors, 'best': the kept step's} of a history."""
+  return {'before': history[0],
+          'best': min(history, key=lambda h: h['selection'])}
