@@ -92,19 +92,21 @@ def test_segment_must_hold_whole_skills():
     _episode(model, skill_share=1.0)
 
 
-def _synthetic(model, n, rng, weights):
-  s = rng.normal(size=(n, 86)).astype(np.float32)
-  z = rng.normal(size=(n, model.latent_size)).astype(np.float32)
-  s_next = s + 0.3 * np.tanh(z @ weights).astype(np.float32)
-  return {'observation': s, 'z': z, 'next_observation': s_next}
+def _synthetic(model, sizes, rng):
+  """Transition sets whose next state is one fixed function of z."""
+  weights = rng.normal(size=(model.latent_size, 86))
+  sets = []
+  for n in sizes:
+    s = rng.normal(size=(n, 86)).astype(np.float32)
+    z = rng.normal(size=(n, model.latent_size)).astype(np.float32)
+    s_next = s + 0.3 * np.tanh(z @ weights).astype(np.float32)
+    sets.append({'observation': s, 'z': z, 'next_observation': s_next})
+  return sets
 
 
 def test_finetuning_lowers_the_held_out_error_and_keeps_the_best_step():
   model = phase1.tiny_model()
-  rng = np.random.default_rng(0)
-  weights = rng.normal(size=(model.latent_size, 86))
-  train = _synthetic(model, 256, rng, weights)
-  valid = _synthetic(model, 64, rng, weights)
+  train, valid = _synthetic(model, (256, 64), np.random.default_rng(0))
   # Errors before training, from predict_next_state (identity statistics:
   # the normalised delta is the delta itself).
   predicted = np.asarray(jax.vmap(model.predict_next_state)(
@@ -140,9 +142,7 @@ def test_finetuning_lowers_the_held_out_error_and_keeps_the_best_step():
 def test_anchor_batches_keep_the_phase1_fit_in_view():
   model = phase1.tiny_model()
   rng = np.random.default_rng(1)
-  weights = rng.normal(size=(model.latent_size, 86))
-  train = _synthetic(model, 128, rng, weights)
-  valid = _synthetic(model, 32, rng, weights)
+  train, valid = _synthetic(model, (128, 32), rng)
   # Phase-1 snippets [N, K+1, S]: the anchor is (s_0, posterior mean, s_K).
   snippets = rng.normal(size=(40, 11, 86)).astype(np.float32)
   anchor = consistency.posterior_transitions(model, snippets, batch=16)
