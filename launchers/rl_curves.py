@@ -8,7 +8,10 @@ Reads every <root>/<task>/<method>/seed_*/evaluation.csv that train_rl.py
 +- std across seeds (and the number of seeds) of each method's evaluation
 return at each evaluation point, then the goals (RL-HL above
 RL-from-scratch at 50k steps by more than the spread across seeds; RL-HL +
-Planning above RL-HL up to 20k steps), met, missed or pending.
+Planning above RL-HL up to 20k steps), met, missed or pending. Beside the
+first goal: RL-HL minus scratch paired episode by episode on the same
+initial states (a seed's evaluations share them), and RL-HL's own change
+from 0 steps on those states, each with its standard error.
 With --output, writes <output>.md and <output>.json. Last line: one JSON
 object (the goals).
 """

@@ -15,7 +15,8 @@ FIELDS = ['actual_env_steps', 'env_steps', 'learner_steps', 'return_mean',
 
 
 def _write(root, task, method, seed, points):
-  """An evaluation.csv as train_rl.py writes it: {env_steps: return}."""
+  """An evaluation.csv as train_rl.py writes it: {env_steps: return, or
+  the list of episode returns}."""
   directory = os.path.join(root, task, method, f'seed_{seed}')
   os.makedirs(directory)
   with open(os.path.join(directory, 'evaluation.csv'), 'w',
@@ -23,9 +24,11 @@ def _write(root, task, method, seed, points):
     writer = csv.DictWriter(f, fieldnames=FIELDS)
     writer.writeheader()
     for x, value in points.items():
+      returns = value if isinstance(value, list) else [value]
       writer.writerow({'actual_env_steps': float(x) + 3, 'env_steps': x,
-                       'learner_steps': 0.0, 'return_mean': value,
-                       'return_std': 0.0, 'returns': json.dumps([value])})
+                       'learner_steps': 0.0,
+                       'return_mean': sum(returns) / len(returns),
+                       'return_std': 0.0, 'returns': json.dumps(returns)})
 
 
 @pytest.fixture(name='root')
@@ -69,6 +72,33 @@ def test_goals_are_met_or_missed_by_the_stated_margins(root):
   assert bring['planning_over_hl']['status'] == 'missed'
   assert [p['above'] for p in bring['planning_over_hl']['points']] == [
       True, False, True]
+
+
+def test_paired_figures_match_episode_by_episode_differences(tmp_path):
+  root = str(tmp_path)
+  # Seed s's episode i starts from the same state for both methods.
+  _write(root, 'bring_red', 'rl_hl', 0, {0: [10., 0., 30.],
+                                         50_000: [12., 0., 90.]})
+  _write(root, 'bring_red', 'rl_hl', 1, {0: [0., 5., 0.],
+                                         50_000: [2., 5., 6.]})
+  _write(root, 'bring_red', 'scratch', 0, {50_000: [0., 0., 90.]})
+  _write(root, 'bring_red', 'scratch', 1, {50_000: [0., 1., 0.]})
+  # A third scratch seed without an RL-HL partner joins no pair.
+  _write(root, 'bring_red', 'scratch', 2, {50_000: [100., 100., 100.]})
+  goal = rl_curves.build(root)['goals']['bring_red']['hl_over_scratch']
+  # RL-HL minus scratch: 12, 0, 0, 2, 4, 6: mean 4, squared deviations
+  # summing to 104, sample variance 104 / 5.
+  assert goal['paired']['mean'] == pytest.approx(4.0)
+  assert goal['paired']['se'] == pytest.approx((104 / 5 / 6) ** 0.5)
+  assert (goal['paired']['episodes'], goal['paired']['seeds']) == (6, [0, 1])
+  # RL-HL at 50k minus at 0: 2, 0, 60, 2, 0, 6: mean 70 / 6.
+  assert goal['rl_hl_gain']['mean'] == pytest.approx(70 / 6)
+  # The unpaired verdict is the issue's, over all seeds: RL-HL 19.17,
+  # scratch 33.44.
+  assert goal['status'] == 'missed'
+  line = rl_curves.goal_lines(rl_curves.build(root))[0]
+  assert ('paired on the same initial states, RL-HL minus scratch +4.0 +- '
+          '1.9 (s.e., 6 episodes of 2 seeds)') in line
 
 
 def test_a_goal_waits_for_enough_seeds(root):

@@ -15,6 +15,16 @@ The goals, as the issue states them:
     to 20k environment steps.
 A goal needs both methods' points from at least `min_seeds` seeds; until
 then it is reported as pending, not as met or missed.
+
+Beside the first goal's verdict (which stays the issue's), two paired
+figures: a seed's evaluations run the same initial states at every point
+and for every method (train_rl.py seeds the evaluator with the run's seed
+alone), so episode i of RL-HL and of scratch under one seed start alike.
+Their differences, pooled over seeds, take out which initial states a
+seed drew, the largest part of the spread when returns are bimodal (an
+episode either grasps or scores about 0). And RL-HL's return at 50k minus
+its own at 0 on the same states: what it learned, apart from what its
+untrained policy already scored.
 """
 
 import glob
@@ -80,6 +90,43 @@ def label(method_dir: str, method: str) -> str:
   return LABELS[method]
 
 
+def read_episodes(method_dir: str) -> Dict[int, Dict[int, List[float]]]:
+  """{seed: {env_steps: the evaluation's episode returns, in episode
+  order}} from a method's seed_*/evaluation.csv files."""
+  result = {}
+  for path in sorted(glob.glob(os.path.join(method_dir, 'seed_*',
+                                            rl.EVALUATION_FILE))):
+    seed = int(os.path.basename(os.path.dirname(path))[len('seed_'):])
+    result[seed] = {row['env_steps']: [float(r) for r in
+                                       json.loads(row['returns'])]
+                    for row in rl.read_evaluations(path)}
+  return result
+
+
+def paired(first: Mapping[int, Mapping[int, List[float]]], first_at: int,
+           second: Mapping[int, Mapping[int, List[float]]], second_at: int
+           ) -> Dict[str, Any]:
+  """Episode by episode, `first` at `first_at` minus `second` at
+  `second_at` ({seed: {env_steps: returns}} each), over the seeds both
+  have with the same number of episodes there: the mean difference, its
+  standard error over episodes (ddof 1) and the episode and seed counts;
+  None without any pair."""
+  differences, seeds = [], []
+  for seed in sorted(set(first) & set(second)):
+    a = first[seed].get(first_at)
+    b = second[seed].get(second_at)
+    if a is None or b is None or len(a) != len(b):
+      continue
+    differences.extend(np.subtract(a, b))
+    seeds.append(seed)
+  if not differences:
+    return None
+  n = len(differences)
+  se = float(np.std(differences, ddof=1) / np.sqrt(n)) if n > 1 else 0.0
+  return {'mean': float(np.mean(differences)), 'se': se, 'episodes': n,
+          'seeds': seeds}
+
+
 def read(root: str, tasks: Sequence[str] = None) -> Dict[str, Dict[str,
                                                                     Curve]]:
   """{task: {method: curve}} for every task directory under `root` (or
@@ -104,8 +151,12 @@ def _pending(reason: str) -> Dict[str, Any]:
 
 
 def hl_over_scratch(curves: Mapping[str, Curve], min_seeds: int = 2,
-                    at: int = HL_OVER_SCRATCH_AT) -> Dict[str, Any]:
-  """The first goal on one task's curves (see the module docstring)."""
+                    at: int = HL_OVER_SCRATCH_AT,
+                    episodes: Mapping[str, Any] = None) -> Dict[str, Any]:
+  """The first goal on one task's curves (see the module docstring); with
+  `episodes` ({method: read_episodes(...)}) also the paired figures
+  'paired' (RL-HL minus scratch at `at`) and 'rl_hl_gain' (RL-HL at `at`
+  minus at 0)."""
   points = {}
   for method in ('rl_hl', 'scratch'):
     values = curves.get(method, {}).get(at, [])
@@ -116,9 +167,14 @@ def hl_over_scratch(curves: Mapping[str, Curve], min_seeds: int = 2,
   hl, scratch = points['rl_hl'], points['scratch']
   margin = hl['mean'] - scratch['mean']
   spread = hl['std'] + scratch['std']
-  return {'status': 'met' if margin > spread else 'missed',
-          'rl_hl': hl, 'scratch': scratch, 'margin': margin,
-          'spread': spread}
+  result = {'status': 'met' if margin > spread else 'missed',
+            'rl_hl': hl, 'scratch': scratch, 'margin': margin,
+            'spread': spread}
+  if episodes and 'rl_hl' in episodes and 'scratch' in episodes:
+    result['paired'] = paired(episodes['rl_hl'], at, episodes['scratch'], at)
+    result['rl_hl_gain'] = paired(episodes['rl_hl'], at, episodes['rl_hl'],
+                                  0)
+  return result
 
 
 def planning_over_hl(curves: Mapping[str, Curve], min_seeds: int = 2,
@@ -171,12 +227,15 @@ def build(root: str, tasks: Sequence[str] = None,
           min_seeds: int = 2) -> Dict[str, Any]:
   """Tables and goals for every task under `root`, as one JSON-able dict."""
   data = read(root, tasks)
+  episodes = {task: {m: read_episodes(os.path.join(root, task, m))
+                     for m in curves} for task, curves in data.items()}
   return {
       'root': root, 'min_seeds': min_seeds,
       'curves': {task: {m: {str(x): summary(v) for x, v in c.items()}
                         for m, c in curves.items()}
                  for task, curves in data.items()},
-      'goals': {task: {'hl_over_scratch': hl_over_scratch(curves, min_seeds),
+      'goals': {task: {'hl_over_scratch': hl_over_scratch(
+          curves, min_seeds, episodes=episodes[task]),
                        'planning_over_hl': planning_over_hl(curves,
                                                             min_seeds)}
                 for task, curves in data.items()},
@@ -184,6 +243,22 @@ def build(root: str, tasks: Sequence[str] = None,
           markdown(t, c, {m: label(os.path.join(root, t, m), m) for m in c})
           for t, c in data.items()),
   }
+
+
+def _figure(p: Mapping[str, Any]) -> str:
+  return (f'{p["mean"]:+.1f} +- {p["se"]:.1f} (s.e., {p["episodes"]} '
+          f'episodes of {len(p["seeds"])} seeds)')
+
+
+def _paired_text(goal: Mapping[str, Any]) -> str:
+  parts = []
+  if goal.get('paired'):
+    parts.append('paired on the same initial states, RL-HL minus scratch '
+                 + _figure(goal['paired']))
+  if goal.get('rl_hl_gain'):
+    parts.append("RL-HL's own change since 0 steps "
+                 + _figure(goal['rl_hl_gain']))
+  return ''.join(f'; {p}' for p in parts)
 
 
 def goal_lines(result: Mapping[str, Any]) -> List[str]:
@@ -196,7 +271,7 @@ def goal_lines(result: Mapping[str, Any]) -> List[str]:
     else:
       text = (f'{g["status"]}: RL-HL {g["rl_hl"]["mean"]:.1f} vs scratch '
               f'{g["scratch"]["mean"]:.1f}, margin {g["margin"]:.1f} against '
-              f'a spread of {g["spread"]:.1f}')
+              f'a spread of {g["spread"]:.1f}' + _paired_text(g))
     lines.append(f'{task}: RL-HL above scratch at '
                  f'{HL_OVER_SCRATCH_AT:,} steps: {text}')
     g = goals['planning_over_hl']
