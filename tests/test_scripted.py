@@ -133,6 +133,29 @@ def test_a_thin_stick_lying_on_its_x_face_is_grasped_across_y():
       behaviours.grasp_yaws(state, 'red')[0])) < 1e-6
 
 
+def test_a_stick_on_its_y_face_or_propped_is_never_closed_along_z():
+  state = np.zeros(layout.STATE_SIZE)
+  state[L['green_pose_pos']] = state[L['blue_pose_pos']] = [0.4, 0.3, 0.07]
+  # r6 on its y face (a quarter turn about world x): body x along world x
+  # (yaw 0), its length z along world -y (yaw pi/2), 2.2 cm tall.
+  state[L['red_pose_quat']] = [np.cos(np.pi / 4), np.sin(np.pi / 4), 0, 0]
+  state[L['red_pose_pos']] = [0.6, 0.0, 0.061]
+  # Green 6 cm along x: an open finger across x comes down 1.2 cm from its
+  # centre, a prism would be closed along z instead; a stick may not.
+  state[L['green_pose_pos']] = [0.66, 0.0, 0.07]
+  yaws = behaviours.grasp_yaws(state, 'red')
+  assert abs(behaviours._half_turn(yaws[0])) < 1e-6, yaws
+  # r6 on its x face, its far end raised 0.05 rad on a neighbour (the
+  # face itself within 3 degrees of level), 3.6 cm above the floor: y
+  # first (yaw pi/2), not z (yaw pi).
+  state[L['green_pose_pos']] = [0.4, 0.3, 0.07]
+  half = (0.05 - np.pi / 2) / 2
+  state[L['red_pose_quat']] = [np.cos(half), 0, np.sin(half), 0]
+  state[L['red_pose_pos']] = [0.6, 0.0, 0.068]
+  yaws = behaviours.grasp_yaws(state, 'red')
+  assert abs(behaviours._half_turn(yaws[0] - np.pi / 2)) < 1e-6, yaws
+
+
 def _synthetic(red_yaw, pinch, angle=0.0, grasp=1):
   """An 86-D state with red (a 5 cm cube, upright) at (0.6, 0, 0.075)
   turned `red_yaw`, the others far away, the pinch at `pinch`."""

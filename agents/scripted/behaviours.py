@@ -132,12 +132,14 @@ def grasp_axes(state, colour: str):
   proves too long shows as fingers blocked on the object, and the
   controllers then try the second axis. Between two upright axes, the
   second one first if only its fingers come down clear of the neighbours
-  and the basket's walls.
+  and the basket's walls. A stick lying on its y face instead of x: x,
+  then z.
   """
   rotation = _rotation(state[L[f'{colour}_pose_quat']])
-  if _lying_stick(state, colour):
-    return [1, 2]
   tilt = np.abs(rotation[2])  # Cosine of each body axis with the vertical.
+  if _lying_stick(state, colour):
+    # Across the face that is not up, never along z (its length).
+    return [1, 2] if tilt[0] >= tilt[1] else [0, 2]
   rank = (0, 2, 1)
   axes = sorted(range(3), key=lambda i: (False, rank[i])
                 if tilt[i] <= 0.35 else (True, tilt[i]))[:2]
@@ -163,12 +165,21 @@ def grasp_yaws(state, colour: str):
 
 
 def _lying_stick(state, colour: str) -> bool:
-  """Lying on its x face and thin, or tilted (propped up at one end): taken
-  for a long stick (r6, b6) whose z is too long for the fingers."""
-  tilt = abs(_rotation(state[L[f'{colour}_pose_quat']])[2, 0])
+  """Lying on its x or y face (r6's are both 29 mm wide) and thin, or
+  thicker than that but tilted (propped up on a neighbour: the face not
+  flat, or the length, z, not horizontal): taken for a long stick (r6, b6)
+  whose z is too long for the fingers.
+
+  Measured on the bench's initial states (docs/results.md): r6 lying flat
+  reads 21.5-22 mm here, propped 29.5-41 mm; r3 flat on its x face 30-35
+  mm, its faces within 0.3 degrees of level. Two propped r6 at 29.5 mm
+  lie within 1.6 degrees of level and are still taken for r3.
+  """
+  tilt = np.abs(_rotation(state[L[f'{colour}_pose_quat']])[2])
+  up = max(tilt[0], tilt[1])
   height = 2 * (_position(state, colour)[2] - support_height(state, colour))
-  return tilt > 0.9 and (height < THIN_OBJECT or (
-      tilt < 0.995 and height < 0.045))
+  propped = up < 0.995 or tilt[2] > 0.02
+  return up > 0.9 and (height < THIN_OBJECT or (propped and height < 0.045))
 
 
 def _finger_slack(state, colour: str, yaw: float,
