@@ -43,6 +43,9 @@ def test_cells_goals_and_partial_runs(tmp_path):
                              220.0 / 300.0)
   # Met on reach_red, but lift_red and red_hover_blue are not in yet.
   assert not goals['ceiling_goal_met']
+  # Three decimals and the verdict: 0.597 must not read as 0.60 >= 0.6.
+  text = table3.goals_text(result)
+  assert 'reach_red 0.733 (goal: >= 0.6: missed).' in text, text
   assert '220.0 +- 11.5 (0.73)' in result['markdown']
   assert '373.8' in result['markdown']  # The paper's jumpy reach_red.
   assert 'episodes per cell: 2 to 3' in result['markdown']

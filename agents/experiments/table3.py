@@ -275,6 +275,7 @@ def goals_text(result: Dict) -> str:
         f'(goal: all); beats K = 1 planning on {g["jumpy_beats_k1_count"]} '
         f'of {len(g["jumpy_beats_k1"])} (goal: >= 4); fraction of the '
         'scripted ceiling ' + ', '.join(
-            f'{t} {v:.2f}' for t, v in g['jumpy_fraction_of_ceiling'].items())
-        + f' (goal: >= {CEILING_GOAL}).')
+            f'{t} {v:.3f}' for t, v in g['jumpy_fraction_of_ceiling'].items())
+        + f' (goal: >= {CEILING_GOAL}: '
+        + ('met' if g['ceiling_goal_met'] else 'missed') + ').')
   return '\n'.join(lines)
