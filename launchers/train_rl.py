@@ -95,6 +95,12 @@ _VMAX = flags.DEFINE_float(
 _INIT_SCALE = flags.DEFINE_float(
     'init_scale', 0.7, 'DMPO policy stddev at init, in canonical action '
     'units (Acme\'s 0.7; z = latent_scale * action for skill methods).')
+_ALPHA_STDDEV = flags.DEFINE_float(
+    'init_log_alpha_stddev', 1000.0, 'Initial (pre-softplus) multiplier of '
+    'DMPO\'s KL bound on the policy stddev (Acme DMPO\'s 1000). It falls by '
+    'about the dual learning rate (1e-2) per update, so at 1000 the stddev '
+    'stays at --init_scale for about 1e5 updates; a small value (e.g. 10) '
+    'lets it move within a run (docs/phase2.md).')
 _NORMALIZE = flags.DEFINE_bool(
     'normalize_observations', True, 'Standardise DMPO\'s observations with '
     'the state mean and std of --phase1_checkpoint\'s training data (every '
@@ -148,6 +154,7 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       samples_per_insert=_SAMPLES_PER_INSERT.value,
       min_replay_size=_MIN_REPLAY.value, n_step=_N_STEP.value,
       discount=_DISCOUNT.value, init_scale=_INIT_SCALE.value,
+      init_log_alpha_stddev=_ALPHA_STDDEV.value,
       policy_hidden_sizes=_sizes(_POLICY_SIZES),
       critic_hidden_sizes=_sizes(_CRITIC_SIZES),
       variable_update_period=_UPDATE_PERIOD.value, seed=seed)

@@ -484,6 +484,25 @@ def test_second_update_does_not_recompile():
   assert actor._step._cache_size() == 1  # pylint: disable=protected-access
 
 
+def test_the_stddev_multiplier_decides_whether_the_stddev_can_move():
+  # Acme DMPO's init_log_alpha_stddev (1000) holds the policy stddev at
+  # its initial value for ~1e5 updates (docs/phase2.md); a small one lets
+  # the M-step change it within a few dozen.
+  moved = {}
+  for log_alpha in (1000.0, 0.0):
+    config = _tiny_config(batch_size=16, sgd_steps_per_step=1,
+                          init_log_alpha_stddev=log_alpha)
+    learner = dmpo.DMPOLearner(dmpo.make_networks(_spec(), config),
+                               _batches(16))
+    first = learner.step()
+    for _ in range(39):
+      last = learner.step()
+    moved[log_alpha] = max(
+        abs(last[k] - first[k]) for k in ('pi_stddev_min', 'pi_stddev_max'))
+  assert moved[1000.0] < 1e-3 * 0.7, moved
+  assert moved[0.0] > 1e-2 * 0.7, moved
+
+
 def test_target_networks_copy_every_period():
   config = _tiny_config(batch_size=8, sgd_steps_per_step=2,
                         target_update_period=4)

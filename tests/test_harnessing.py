@@ -238,7 +238,8 @@ def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
   _train_rl(tmp_path, '--method=rl_hl_planning_finetune',
             f'--phase1_checkpoint={tmp_path / "model"}',
             '--actions_per_latent=2', '--num_samples=8',
-            '--finetune_batch_size=2', '--min_replay_size=4')
+            '--finetune_batch_size=2', '--min_replay_size=4',
+            '--init_log_alpha_stddev=10')
   seed = tmp_path / 'rl' / 'reach_red' / 'rl_hl_planning_finetune' / 'seed_0'
   with open(seed / 'done.json') as f:
     counts = json.load(f)
@@ -252,6 +253,7 @@ def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
   assert config['dmpo']['samples_per_insert'] == 64.0
   assert config['dmpo']['min_replay_size'] == 2
   assert config['dmpo']['variable_update_period'] == 100
+  assert config['dmpo']['init_log_alpha_stddev'] == 10.0
 
 
 def test_curve_reference_lines_read_table3_and_evaluate_outputs(tmp_path):
