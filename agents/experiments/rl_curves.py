@@ -21,7 +21,7 @@ figures: a seed's evaluations run the same initial states at every point
 and for every method (train_rl.py seeds the evaluator with the run's seed
 alone), so episode i of RL-HL and of scratch under one seed start alike.
 Their differences, pooled over seeds, take out which initial states a
-seed drew, the largest part of the spread when returns are bimodal (an
+seed drew, much of the spread when returns are bimodal (an
 episode either grasps or scores about 0). And RL-HL's return at 50k minus
 its own at 0 on the same states: what it learned, apart from what its
 untrained policy already scored.
