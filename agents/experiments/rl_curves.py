@@ -48,12 +48,20 @@ PLANNING_OVER_HL_UNTIL = 20_000
 Curve = Dict[int, List[float]]
 
 
+def _seed_rows(method_dir: str):
+  """(seed, its evaluation.csv rows) for each of a method's seed_* runs,
+  in path order."""
+  for path in sorted(glob.glob(os.path.join(method_dir, 'seed_*',
+                                            rl.EVALUATION_FILE))):
+    seed = int(os.path.basename(os.path.dirname(path))[len('seed_'):])
+    yield seed, rl.read_evaluations(path)
+
+
 def read_method(method_dir: str) -> Curve:
   """One method's curve from its seed_*/evaluation.csv files."""
   curve = {}
-  for path in sorted(glob.glob(os.path.join(method_dir, 'seed_*',
-                                            rl.EVALUATION_FILE))):
-    for row in rl.read_evaluations(path):
+  for _, rows in _seed_rows(method_dir):
+    for row in rows:
       curve.setdefault(row['env_steps'], []).append(
           float(row['return_mean']))
   return dict(sorted(curve.items()))
@@ -93,14 +101,10 @@ def label(method_dir: str, method: str) -> str:
 def read_episodes(method_dir: str) -> Dict[int, Dict[int, List[float]]]:
   """{seed: {env_steps: the evaluation's episode returns, in episode
   order}} from a method's seed_*/evaluation.csv files."""
-  result = {}
-  for path in sorted(glob.glob(os.path.join(method_dir, 'seed_*',
-                                            rl.EVALUATION_FILE))):
-    seed = int(os.path.basename(os.path.dirname(path))[len('seed_'):])
-    result[seed] = {row['env_steps']: [float(r) for r in
-                                       json.loads(row['returns'])]
-                    for row in rl.read_evaluations(path)}
-  return result
+  return {seed: {row['env_steps']: [float(r) for r in
+                                    json.loads(row['returns'])]
+                 for row in rows}
+          for seed, rows in _seed_rows(method_dir)}
 
 
 def paired(first: Mapping[int, Mapping[int, List[float]]], first_at: int,
