@@ -12,6 +12,10 @@ Planning above RL-HL up to 20k steps), met, missed or pending. Beside the
 first goal: RL-HL minus scratch paired episode by episode on the same
 initial states (a seed's evaluations share them), and RL-HL's own change
 from 0 steps on those states, each with its standard error.
+With --against=ROOT2, instead: the runs under --root (a variant, e.g.
+docs/rl_tried/v9_epsilon_mean) against the same tasks, methods and seeds
+under ROOT2, paired episode by episode at every evaluation point both
+have.
 With --output, writes <output>.md and <output>.json. Last line: one JSON
 object (the goals).
 """
@@ -29,6 +33,9 @@ _TASKS = flags.DEFINE_list('tasks', None,
 _MIN_SEEDS = flags.DEFINE_integer(
     'min_seeds', 2, 'Seeds each compared point needs before a goal is '
     'called met or missed.')
+_AGAINST = flags.DEFINE_string(
+    'against', None, 'Another root of train_rl.py runs: print --root\'s '
+    'runs minus these, paired episode by episode, instead of the tables.')
 _OUTPUT = flags.DEFINE_string('output', None,
                               'Writes <output>.md and <output>.json.')
 
@@ -42,6 +49,16 @@ def main(argv):
   if _MIN_SEEDS.value < 1:
     raise app.UsageError(f'--min_seeds: expected >= 1, got '
                          f'{_MIN_SEEDS.value}.')
+  if _AGAINST.value:
+    if not os.path.isdir(_AGAINST.value):
+      raise app.UsageError(f'--against: expected a directory of train_rl.py '
+                           f'runs, got {_AGAINST.value!r} (not a '
+                           'directory).')
+    rows = rl_curves.compare(_ROOT.value, _AGAINST.value, _TASKS.value)
+    for line in rl_curves.compare_lines(rows, _ROOT.value, _AGAINST.value):
+      print(line)
+    print(json.dumps({'compare': rows}))
+    return
   result = rl_curves.build(_ROOT.value, _TASKS.value, _MIN_SEEDS.value)
   print(result['markdown'])
   print()

@@ -101,6 +101,12 @@ _ALPHA_STDDEV = flags.DEFINE_float(
     'about the dual learning rate (1e-2) per update, so at 1000 the stddev '
     'stays at --init_scale for about 1e5 updates; a small value (e.g. 10) '
     'lets it move within a run (docs/phase2.md).')
+_EPSILON_MEAN = flags.DEFINE_float(
+    'epsilon_mean', None, 'DMPO\'s KL bound on the policy mean, per action '
+    'dimension. Default: Acme\'s 0.0025, divided by the latent size (32) '
+    'for skill methods (spec/acme.md), so their mean moves under a bound '
+    'of 7.8e-5 per dimension (docs/phase2.md). A value is used as given, '
+    'for every method, with no division.')
 _NORMALIZE = flags.DEFINE_bool(
     'normalize_observations', True, 'Standardise DMPO\'s observations with '
     'the state mean and std of --phase1_checkpoint\'s training data (every '
@@ -155,6 +161,8 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       min_replay_size=_MIN_REPLAY.value, n_step=_N_STEP.value,
       discount=_DISCOUNT.value, init_scale=_INIT_SCALE.value,
       init_log_alpha_stddev=_ALPHA_STDDEV.value,
+      **({} if _EPSILON_MEAN.value is None else
+         {'epsilon_mean': _EPSILON_MEAN.value}),
       policy_hidden_sizes=_sizes(_POLICY_SIZES),
       critic_hidden_sizes=_sizes(_CRITIC_SIZES),
       variable_update_period=_UPDATE_PERIOD.value, seed=seed)
@@ -172,7 +180,8 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       raise app.UsageError(f'--phase1_checkpoint: --method={_METHOD.value} '
                            'acts with a phase-1 model; give its directory.')
     latent = model_lib.load(_PHASE1.value).latent_size
-    dmpo = dmpo.with_epsilon_mean_per_dimension(latent)
+    if _EPSILON_MEAN.value is None:
+      dmpo = dmpo.with_epsilon_mean_per_dimension(latent)
     if _REPLAY_COUNTS.value == 'env_steps':
       dmpo = config_lib.per_environment_step(dmpo, _ACTIONS_PER_LATENT.value)
   # The support from the discount DMPO uses (per skill step, after

@@ -494,3 +494,24 @@ def test_a_stopped_run_without_a_learner_checkpoint_starts_the_seed_again(
   assert rl.prepare_resume(config, str(out)) is None
   assert rl.learner_checkpoint_step(str(out)) is None
   assert not (out / 'evaluation.csv').exists()
+
+
+def test_epsilon_mean_flag_replaces_the_per_dimension_division(tmp_path):
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.launchers import train_rl  # pylint: disable=g-import-not-at-top
+  phase1.tiny_checkpoint(tmp_path / 'model')  # z has 4 dimensions.
+  base = ['train_rl', '--method=rl_hl',
+          f'--phase1_checkpoint={tmp_path / "model"}']
+  try:
+    flags.FLAGS(base)
+    # Default: Acme's 0.0025 over the latent's 4 dimensions.
+    assert train_rl.make_config(0).dmpo.epsilon_mean == pytest.approx(
+        0.0025 / 4)
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(base + ['--epsilon_mean=0.0025'])
+    assert train_rl.make_config(0).dmpo.epsilon_mean == pytest.approx(0.0025)
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(['train_rl', '--method=scratch', '--epsilon_mean=0.01'])
+    assert train_rl.make_config(0).dmpo.epsilon_mean == pytest.approx(0.01)
+  finally:
+    flags.FLAGS.unparse_flags()

@@ -101,6 +101,30 @@ def test_paired_figures_match_episode_by_episode_differences(tmp_path):
           '1.9 (s.e., 6 episodes of 2 seeds)') in line
 
 
+def test_a_variant_is_paired_with_the_same_seeds_under_another_root(
+    tmp_path):
+  variant, base = str(tmp_path / 'variant'), str(tmp_path / 'base')
+  _write(variant, 'bring_red', 'rl_hl', 0, {0: [1., 2.], 50_000: [10., 4.]})
+  _write(variant, 'bring_red', 'rl_hl', 1, {50_000: [7., 7.]})
+  _write(base, 'bring_red', 'rl_hl', 0, {0: [1., 2.], 50_000: [2., 4.],
+                                         100_000: [9., 9.]})
+  # Seed 1 has no partner under base; scratch is not under variant.
+  _write(base, 'bring_red', 'scratch', 0, {50_000: [0., 0.]})
+  rows = rl_curves.compare(variant, base)
+  assert [(r['method'], r['env_steps']) for r in rows] == [
+      ('rl_hl', 0), ('rl_hl', 50_000)]
+  at_50k = rows[1]
+  # Differences 8 and 0: mean 4, sample std 5.657, s.e. 4.
+  assert at_50k['paired']['mean'] == pytest.approx(4.0)
+  assert at_50k['paired']['se'] == pytest.approx(4.0)
+  assert at_50k['paired']['seeds'] == [0]
+  assert (at_50k['root_mean'], at_50k['against_mean']) == (7.0, 3.0)
+  assert rows[0]['paired']['mean'] == 0.0
+  lines = rl_curves.compare_lines(rows, 'variant', 'base')
+  assert lines[-1] == ('| bring_red | rl_hl | 50,000 | 7.0 | 3.0 | +4.0 +- '
+                       '4.0 (s.e., 2 episodes of 1 seeds) |')
+
+
 def test_a_goal_waits_for_enough_seeds(root):
   result = rl_curves.build(root, min_seeds=3)
   for goals in result['goals'].values():
@@ -140,10 +164,13 @@ def test_the_launcher_writes_tables_and_ends_with_the_goals(root, tmp_path):
 
 
 def test_tables_name_a_model_critic_and_refuse_mixed_seeds(root):
-  def critic(task, method, seed, value):
+  def critic(task, method, seed, value, epsilon_mean=None):
     path = os.path.join(root, task, method, f'seed_{seed}', 'config.json')
+    config = {'method': method, 'critic_features': value}
+    if epsilon_mean is not None:
+      config['dmpo'] = {'epsilon_mean': epsilon_mean}
     with open(path, 'w') as f:
-      json.dump({'method': method, 'critic_features': value}, f)
+      json.dump(config, f)
 
   for seed in (0, 1):
     critic('reach_red', 'rl_hl', seed, 'model')
@@ -151,6 +178,18 @@ def test_tables_name_a_model_critic_and_refuse_mixed_seeds(root):
   lines = rl_curves.build(root, tasks=['reach_red'])['markdown'].splitlines()
   assert lines[2] == ('| env steps | RL-from-scratch | RL-HL (model critic) '
                       '| RL-HL + Planning |')
+  # The mean's bound is named for skill methods only.
+  for seed in (0, 1):
+    critic('reach_red', 'rl_hl', seed, 'model', 0.0025 / 32)
+    critic('reach_red', 'scratch', seed, 'state', 0.0025)
+  lines = rl_curves.build(root, tasks=['reach_red'])['markdown'].splitlines()
+  assert lines[2] == ('| env steps | RL-from-scratch | RL-HL (model critic, '
+                      'epsilon_mean 7.8e-05) | RL-HL + Planning |')
+  critic('reach_red', 'rl_hl', 1, 'model', 0.0025)
+  with pytest.raises(ValueError, match=r'rl_hl: seeds ran with '
+                     r'different epsilon_mean'):
+    rl_curves.build(root, tasks=['reach_red'])
+  critic('reach_red', 'rl_hl', 1, 'model', 0.0025 / 32)
   critic('reach_red', 'rl_hl_planning', 1, 'model')  # Seed 0: state.
   with pytest.raises(ValueError, match=r'rl_hl_planning: seeds ran with '
                      r'different critic_features'):

@@ -67,10 +67,12 @@ def read_method(method_dir: str) -> Curve:
   return dict(sorted(curve.items()))
 
 
-def critic_features(method_dir: str) -> str:
-  """What the method's critic saw besides (s, a), read from its seeds'
-  config.json ('state' for runs from before the setting existed, or
-  without a config).
+def settings(method_dir: str) -> Dict[str, Any]:
+  """The settings a method's label names, read from its seeds'
+  config.json: critic_features (what the critic saw besides (s, a);
+  'state' for runs from before the setting existed, or without a config)
+  and epsilon_mean (DMPO's KL bound on the policy mean per action
+  dimension; None where the config does not record it).
 
   Raises:
     ValueError: when seeds differ (one curve would mix two settings).
@@ -78,24 +80,39 @@ def critic_features(method_dir: str) -> str:
   found = {}
   for seed_dir in sorted(glob.glob(os.path.join(method_dir, 'seed_*'))):
     path = os.path.join(seed_dir, 'config.json')
-    found[seed_dir] = config_lib.PAPER_CRITIC_FEATURES
+    config = {}
     if os.path.exists(path):
       with open(path) as f:
-        found[seed_dir] = json.load(f).get('critic_features',
-                                     config_lib.PAPER_CRITIC_FEATURES)
-  if len(set(found.values())) > 1:
-    raise ValueError(f'{method_dir}: seeds ran with different '
-                     f'critic_features ({found}); one curve cannot mix '
-                     'them. Move one setting\'s seeds to another root.')
-  return next(iter(found.values()), 'state')
+        config = json.load(f)
+    found[seed_dir] = {
+        'critic_features': config.get('critic_features',
+                                      config_lib.PAPER_CRITIC_FEATURES),
+        'epsilon_mean': config.get('dmpo', {}).get('epsilon_mean')}
+  for name in ('critic_features', 'epsilon_mean'):
+    values = {seed_dir: v[name] for seed_dir, v in found.items()}
+    if len(set(values.values())) > 1:
+      raise ValueError(f'{method_dir}: seeds ran with different {name} '
+                       f'({values}); one curve cannot mix them. Move one '
+                       'setting\'s seeds to another root.')
+  return next(iter(found.values()), {
+      'critic_features': config_lib.PAPER_CRITIC_FEATURES,
+      'epsilon_mean': None})
 
 
 def label(method_dir: str, method: str) -> str:
-  """The method's name in tables and plots, with '(model critic)' when its
-  critic also saw the jumpy model's prediction."""
-  if critic_features(method_dir) == 'model':
-    return LABELS[method] + ' (model critic)'
-  return LABELS[method]
+  """The method's name in tables and plots. For a skill method it also
+  names a model critic (one that saw the jumpy model's prediction) and the
+  mean's KL bound per dimension, which differs between the curves' runs
+  (docs/phase2.md): e.g. 'RL-HL (model critic, epsilon_mean 7.8e-05)'."""
+  if method not in config_lib.SKILL_METHODS:
+    return LABELS[method]
+  found = settings(method_dir)
+  parts = []
+  if found['critic_features'] == 'model':
+    parts.append('model critic')
+  if found['epsilon_mean'] is not None:
+    parts.append(f'epsilon_mean {found["epsilon_mean"]:.2g}')
+  return LABELS[method] + (f' ({", ".join(parts)})' if parts else '')
 
 
 def read_episodes(method_dir: str) -> Dict[int, Dict[int, List[float]]]:
@@ -247,6 +264,44 @@ def build(root: str, tasks: Sequence[str] = None,
           markdown(t, c, {m: label(os.path.join(root, t, m), m) for m in c})
           for t, c in data.items()),
   }
+
+
+def compare(root: str, against: str,
+            tasks: Sequence[str] = None) -> List[Dict[str, Any]]:
+  """A variant's runs against the same methods' runs under another root,
+  paired episode by episode (`paired`; the same seed evaluates the same
+  initial states under both roots): one row per task, method and
+  evaluation point that both roots have, with either root's mean over the
+  paired seeds."""
+  rows = []
+  for task, curves in read(root, tasks).items():
+    for method in curves:
+      ours = read_episodes(os.path.join(root, task, method))
+      theirs = read_episodes(os.path.join(against, task, method))
+      points = sorted({x for s in set(ours) & set(theirs)
+                       for x in set(ours[s]) & set(theirs[s])})
+      for x in points:
+        p = paired(ours, x, theirs, x)
+        if p is None:
+          continue
+        rows.append({
+            'task': task, 'method': method, 'env_steps': x, 'paired': p,
+            'root_mean': float(np.mean([ours[s][x] for s in p['seeds']])),
+            'against_mean': float(np.mean([theirs[s][x]
+                                           for s in p['seeds']]))})
+  return rows
+
+
+def compare_lines(rows: Sequence[Mapping[str, Any]], root: str,
+                  against: str) -> List[str]:
+  """A markdown table of `compare`'s rows."""
+  lines = [f'| task | method | env steps | {root} | {against} | '
+           'paired difference |', '|---|---|---|---|---|---|']
+  for r in rows:
+    lines.append(f'| {r["task"]} | {r["method"]} | {r["env_steps"]:,} | '
+                 f'{r["root_mean"]:.1f} | {r["against_mean"]:.1f} | '
+                 f'{_figure(r["paired"])} |')
+  return lines
 
 
 def _figure(p: Mapping[str, Any]) -> str:
