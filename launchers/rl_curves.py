@@ -12,10 +12,10 @@ Planning above RL-HL up to 20k steps), met, missed or pending. Beside the
 first goal: RL-HL minus scratch paired episode by episode on the same
 initial states (a seed's evaluations share them), and RL-HL's own change
 from 0 steps on those states, each with its standard error.
-With --against=ROOT2, instead: the runs under --root (a variant, e.g.
-docs/rl_tried/v9_epsilon_mean) against the same tasks, methods and seeds
-under ROOT2, paired episode by episode at every evaluation point both
-have.
+With --against=ROOT2, instead: the runs under --root against the same
+tasks, methods and seeds under ROOT2 (e.g. docs/rl_tried/v7_model_critic_
+mean_bound_divided, the curves' RL-HL before session 16), paired episode
+by episode at every evaluation point both have.
 With --output, writes <output>.md and <output>.json. Last line: one JSON
 object (the goals).
 """
