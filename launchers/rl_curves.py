@@ -13,11 +13,15 @@ first goal: RL-HL minus scratch paired episode by episode on the same
 initial states (a seed's evaluations share them), and RL-HL's own change
 from 0 steps on those states, each with its standard error.
 With --against=ROOT2, instead: the runs under --root against the same
-tasks, methods and seeds under ROOT2 (e.g. docs/rl_tried/v7_model_critic_
-mean_bound_divided, the curves' RL-HL before session 16), paired episode
-by episode at every evaluation point both have.
+tasks, methods and seeds under ROOT2, paired episode by episode at every
+evaluation point both have. For example, the curves' RL-HL against its
+runs before session 16 (the mean bound divided by the latent size):
+
+  python -m jumpy_acme.launchers.rl_curves --root=docs/rl_curves \
+      --against=docs/rl_tried/v7_model_critic_mean_bound_divided
+
 With --output, writes <output>.md and <output>.json. Last line: one JSON
-object (the goals).
+object (the goals; with --against, the paired rows).
 """
 
 import json
