@@ -77,6 +77,11 @@ def settings(method_dir: str) -> Dict[str, Any]:
   Raises:
     ValueError: when seeds differ (one curve would mix two settings).
   """
+  def named(config):
+    return {'critic_features': config.get('critic_features',
+                                          config_lib.PAPER_CRITIC_FEATURES),
+            'epsilon_mean': config.get('dmpo', {}).get('epsilon_mean')}
+
   found = {}
   for seed_dir in sorted(glob.glob(os.path.join(method_dir, 'seed_*'))):
     path = os.path.join(seed_dir, 'config.json')
@@ -84,19 +89,14 @@ def settings(method_dir: str) -> Dict[str, Any]:
     if os.path.exists(path):
       with open(path) as f:
         config = json.load(f)
-    found[seed_dir] = {
-        'critic_features': config.get('critic_features',
-                                      config_lib.PAPER_CRITIC_FEATURES),
-        'epsilon_mean': config.get('dmpo', {}).get('epsilon_mean')}
+    found[seed_dir] = named(config)
   for name in ('critic_features', 'epsilon_mean'):
     values = {seed_dir: v[name] for seed_dir, v in found.items()}
     if len(set(values.values())) > 1:
       raise ValueError(f'{method_dir}: seeds ran with different {name} '
                        f'({values}); one curve cannot mix them. Move one '
                        'setting\'s seeds to another root.')
-  return next(iter(found.values()), {
-      'critic_features': config_lib.PAPER_CRITIC_FEATURES,
-      'epsilon_mean': None})
+  return next(iter(found.values()), named({}))
 
 
 def label(method_dir: str, method: str) -> str:
@@ -148,15 +148,20 @@ def paired(first: Mapping[int, Mapping[int, List[float]]], first_at: int,
           'seeds': seeds}
 
 
+def _tasks(root: str, tasks: Sequence[str] = None) -> Sequence[str]:
+  """`tasks`, or every task directory under `root`."""
+  if tasks is not None:
+    return tasks
+  return sorted(d for d in os.listdir(root)
+                if os.path.isdir(os.path.join(root, d)))
+
+
 def read(root: str, tasks: Sequence[str] = None) -> Dict[str, Dict[str,
                                                                     Curve]]:
   """{task: {method: curve}} for every task directory under `root` (or
   `tasks`), leaving out methods without an evaluation yet."""
-  if tasks is None:
-    tasks = sorted(d for d in os.listdir(root)
-                   if os.path.isdir(os.path.join(root, d)))
   result = {}
-  for task in tasks:
+  for task in _tasks(root, tasks):
     curves = {m: read_method(os.path.join(root, task, m)) for m in METHODS}
     result[task] = {m: c for m, c in curves.items() if c}
   return result
@@ -274,9 +279,11 @@ def compare(root: str, against: str,
   evaluation point that both roots have, with either root's mean over the
   paired seeds."""
   rows = []
-  for task, curves in read(root, tasks).items():
-    for method in curves:
+  for task in _tasks(root, tasks):
+    for method in METHODS:
       ours = read_episodes(os.path.join(root, task, method))
+      if not ours:
+        continue
       theirs = read_episodes(os.path.join(against, task, method))
       points = sorted({x for s in set(ours) & set(theirs)
                        for x in set(ours[s]) & set(theirs[s])})
