@@ -39,6 +39,19 @@ class StepRecorder:
     self._wait_seconds = 0.0
     self._start_time: Optional[float] = None
     self.steps = 0
+    self._resumed = 0  # Steps done before a restore (resume()).
+
+  def resume(self, sgd_steps: int) -> None:
+    """Continues the count from a restored state that ran `sgd_steps` SGD
+    steps: `steps` and the rows' steps / sgd_steps count from there, so a
+    resumed run's log (and its periodic checkpoints and publishes) carry
+    on without restarting at 0. The counter itself is left alone."""
+    if sgd_steps % self._sgd_steps_per_step:
+      raise ValueError(f'sgd_steps: expected a multiple of sgd_steps_per_step '
+                       f'({self._sgd_steps_per_step}), got {sgd_steps}.')
+    done_here = self.steps - self._resumed
+    self.steps = sgd_steps // self._sgd_steps_per_step
+    self._resumed = self.steps - done_here
 
   def next_batch(self, iterator: Iterator[Any]) -> Any:
     """next(iterator), timed as waiting for data."""
@@ -57,12 +70,18 @@ class StepRecorder:
     metrics = {k: float(v) for k, v in jax.device_get(dict(metrics)).items()}
     counts = self.counter.increment(steps=1,
                                     sgd_steps=self._sgd_steps_per_step)
+    if self._resumed:
+      counts = dict(counts)
+      for key, per_step in (('steps', 1),
+                            ('sgd_steps', self._sgd_steps_per_step)):
+        if key in counts:
+          counts[key] += self._resumed * per_step
     elapsed = max(time.time() - self._start_time, 1e-9)
     waited = (self._wait_seconds_fn() if self._wait_seconds_fn is not None
               else self._wait_seconds)
     self.logger.write({
         **counts, **metrics,
-        'sgd_steps_per_second': (self.steps * self._sgd_steps_per_step /
-                                 elapsed),
+        'sgd_steps_per_second': ((self.steps - self._resumed) *
+                                 self._sgd_steps_per_step / elapsed),
         'data_wait_share': waited / elapsed})
     return metrics

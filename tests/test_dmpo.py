@@ -545,8 +545,16 @@ def test_checkpoint_restore_and_continue(tmp_path):
     first.step()
   saved = first.save()
   iterator = first._iterator  # pylint: disable=protected-access
+  rows = []
+
+  class _Rows(loggers.Logger):
+
+    def write(self, data):
+      rows.append(dict(data))
+
   resumed = dmpo.DMPOLearner(networks, iterator,
                              random_key=jax.random.PRNGKey(7),
+                             logger=_Rows(),
                              checkpoint_dir=str(tmp_path / 'ckpt'))
   assert int(resumed.state.steps) == 3 * config.sgd_steps_per_step
   jax.tree_util.tree_map(np.testing.assert_array_equal, resumed.save(), saved)
@@ -554,6 +562,9 @@ def test_checkpoint_restore_and_continue(tmp_path):
   for _ in range(2):
     resumed.step()
   assert int(resumed.state.steps) == 5 * config.sgd_steps_per_step
+  # Its log carries on from the checkpoint's 3 steps (6 SGD steps), not
+  # from 0: a resumed run's learner.jsonl has no seam.
+  assert [(r['steps'], r['sgd_steps']) for r in rows] == [(4, 8), (5, 10)]
   jax.tree_util.tree_map(
       lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
       resumed.state, straight.state)

@@ -138,6 +138,8 @@ def test_save_restore_and_continue_equals_an_uninterrupted_run(tmp_path):
   resumed._iterator = iterator  # pylint: disable=protected-access
   for _ in range(3):
     resumed.step()
+  # Its step count (rows, periodic checkpoints) goes on from 3, not 0.
+  assert resumed._recorder.steps == 6  # pylint: disable=protected-access
   for a, b in zip(jax.tree_util.tree_leaves(straight.state.params),
                   jax.tree_util.tree_leaves(resumed.state.params)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -271,6 +271,7 @@ class DMPOLearner(core.Learner):
       restored = self._manager.restore_latest(state=self._state)
       if restored is not None:
         self._state = restored['state']
+        self._recorder.resume(int(self._state.steps))
     self._mesh = sharding.learner_mesh(num_devices, config.batch_size)
     if self._mesh is not None:
       self._state = sharding.replicate(self._mesh, self._state)

@@ -189,6 +189,7 @@ class SkillVAELearner(core.Learner):
       if restored is not None:
         self._state = restored['state']
         self._normalization = restored['normalization']
+        self._recorder.resume(int(self._state.step))
     self._mesh = sharding.learner_mesh(num_devices, config.batch_size)
     if self._mesh is not None:
       self._state = sharding.replicate(self._mesh, self._state)
