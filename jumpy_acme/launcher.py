@@ -8,7 +8,10 @@ queue to disk), restarts an actor process that dies, and shuts everything
 down cleanly on a stop condition, on Ctrl-C or SIGTERM (what `timeout`,
 `kill` and batch schedulers send), or when a worker fails for good.
 Parameters reach workers through the Reverb variable store
-(jumpy_acme.variables): workers get the server's address.
+(jumpy_acme.variables): workers get the server's address. With
+`replay_checkpoint_dir` the server's tables persist there (loaded at start,
+written periodically and at shutdown), so a program run again continues
+with the replay the last one had.
 
   def actor(context, **kwargs):        # A top-level (picklable) function.
     client = replay.connect(context.reverb_address)
@@ -117,7 +120,9 @@ class LocalLauncher:
                                               'actor_episodes'),
                max_restarts: int = 3, port: Optional[int] = None,
                connect_timeout_s: float = 30.0,
-               shutdown_timeout_s: float = 60.0):
+               shutdown_timeout_s: float = 60.0,
+               replay_checkpoint_dir: Optional[str] = None,
+               replay_checkpoint_every_s: float = 600.0):
     """Initializes the program (nothing starts before `run`).
 
     Args:
@@ -131,7 +136,16 @@ class LocalLauncher:
       connect_timeout_s: how long to wait for a joined server to answer.
       shutdown_timeout_s: how long workers get to finish after a stop
         (an actor finishes its episode) before they are terminated.
+      replay_checkpoint_dir: the started server's tables persist here: it
+        loads the latest checkpoint at start (items and rate-limiter
+        counts), and writes one every `replay_checkpoint_every_s` seconds
+        and once the workers have stopped. None: nothing persists.
+      replay_checkpoint_every_s: seconds between those checkpoints.
     """
+    replay.check_checkpointing(replay_checkpoint_dir,
+                               replay_checkpoint_every_s,
+                               starts_server=bool(tables),
+                               reverb_address=reverb_address)
     if callable(tables):
       tables = tables()
     if bool(tables) == bool(reverb_address):
@@ -151,6 +165,12 @@ class LocalLauncher:
     self._shutdown_timeout_s = shutdown_timeout_s
     self.server: Optional[reverb.Server] = None
     self.interrupted = False
+    self._replay_dir = replay_checkpoint_dir
+    self._replay_every_s = replay_checkpoint_every_s
+    self._replay_saved = 0.0
+    # Items per table when the server started (restored from the replay
+    # checkpoint), for the caller to report.
+    self.restored_items: Dict[str, int] = {}
 
   @property
   def address(self) -> Optional[str]:
@@ -222,8 +242,12 @@ class LocalLauncher:
       previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
       if self._tables:
-        self.server = reverb.Server(self._tables, port=self._port)
+        self.server = replay.start_server(self._tables, port=self._port,
+                                          checkpoint_dir=self._replay_dir)
         self._address = f'localhost:{self.server.port}'
+        if self._replay_dir is not None:
+          self.restored_items = replay.table_sizes(self._address)
+          self._replay_saved = time.monotonic()
       else:
         replay.connect(self._address, self._connect_timeout_s)
       for group_index, group in enumerate(self._groups):
@@ -238,6 +262,9 @@ class LocalLauncher:
           break
         if not self._supervise():
           break  # Every worker finished by itself.
+        if (self._replay_dir is not None and
+            time.monotonic() - self._replay_saved >= self._replay_every_s):
+          self._checkpoint_replay()
         time.sleep(poll_s)
     except KeyboardInterrupt:
       self.interrupted = True
@@ -307,7 +334,14 @@ class LocalLauncher:
     if on_poll is not None:
       on_poll(self.counter.get_counts())  # The last items.
     if self.server is not None:
+      if self._replay_dir is not None:
+        self._checkpoint_replay()
       self.server.stop()
+
+  def _checkpoint_replay(self) -> None:
+    """Writes the server's tables to replay_checkpoint_dir."""
+    replay.checkpoint(self._address)
+    self._replay_saved = time.monotonic()
 
 
 LAUNCHERS = ('local', 'ray')

@@ -127,14 +127,21 @@ class _ReverbServer:
   """Hosts a Reverb server in a Ray actor."""
 
   def __init__(self, tables_fn: Callable[[], Sequence[Any]],
-               port: Optional[int]):
-    import reverb  # pylint: disable=g-import-not-at-top
+               port: Optional[int], checkpoint_dir: Optional[str] = None):
     ray = _ray()
-    self._server = reverb.Server(list(tables_fn()), port=port)
+    self._server = replay.start_server(tables_fn(), port=port,
+                                       checkpoint_dir=checkpoint_dir)
     self._address = f'{_node_address(ray)}:{self._server.port}'
+    self._local = f'localhost:{self._server.port}'
 
   def address(self) -> str:
     return self._address
+
+  def sizes(self) -> Dict[str, int]:
+    return replay.table_sizes(self._local)
+
+  def checkpoint(self) -> str:
+    return replay.checkpoint(self._local)
 
   def stop(self) -> None:
     self._server.stop()
@@ -179,7 +186,9 @@ class RayLauncher:
                connect_timeout_s: float = 30.0,
                shutdown_timeout_s: float = 60.0,
                ray_address: Optional[str] = None,
-               init_kwargs: Optional[Mapping[str, Any]] = None):
+               init_kwargs: Optional[Mapping[str, Any]] = None,
+               replay_checkpoint_dir: Optional[str] = None,
+               replay_checkpoint_every_s: float = 600.0):
     """Initializes the program (nothing starts before `run`).
 
     Args:
@@ -194,7 +203,13 @@ class RayLauncher:
       ray_address: a running cluster ('auto', 'host:port' or
         'ray://host:port'); None starts a local instance for this run.
       init_kwargs: more ray.init arguments (e.g. num_cpus for a local one).
+      replay_checkpoint_dir, replay_checkpoint_every_s: as LocalLauncher's
+        (the directory is on the node that hosts the server).
     """
+    replay.check_checkpointing(replay_checkpoint_dir,
+                               replay_checkpoint_every_s,
+                               starts_server=tables is not None,
+                               reverb_address=reverb_address)
     if (tables is None) == (reverb_address is None):
       raise ValueError('Give either tables (start a Reverb server) or '
                        'reverb_address (join one), not both or neither.')
@@ -220,6 +235,10 @@ class RayLauncher:
     self._last_starts: Dict[str, List[int]] = {}
     self.counter: Optional[RayCounter] = None
     self.interrupted = False
+    self._replay_dir = replay_checkpoint_dir
+    self._replay_every_s = replay_checkpoint_every_s
+    self._replay_saved = 0.0
+    self.restored_items: Dict[str, int] = {}
 
   @property
   def address(self) -> Optional[str]:
@@ -263,8 +282,11 @@ class RayLauncher:
       stop = RayStop(self._state)
       if self._tables_fn is not None:
         self._server = ray.remote(num_cpus=0)(_ReverbServer).remote(
-            self._tables_fn, self._port)
+            self._tables_fn, self._port, self._replay_dir)
         self._address = ray.get(self._server.address.remote())
+        if self._replay_dir is not None:
+          self.restored_items = ray.get(self._server.sizes.remote())
+          self._replay_saved = time.monotonic()
       else:
         replay.connect(self._address, self._connect_timeout_s)
       # max_calls=1: a worker's process ends with it (its simulator, JAX
@@ -290,6 +312,10 @@ class RayLauncher:
           break
         if not self._supervise():
           break
+        if (self._replay_dir is not None and
+            time.monotonic() - self._replay_saved >= self._replay_every_s):
+          ray.get(self._server.checkpoint.remote())
+          self._replay_saved = time.monotonic()
         time.sleep(poll_s)
     except KeyboardInterrupt:
       self.interrupted = True
@@ -346,6 +372,8 @@ class RayLauncher:
         on_poll(counts)  # The last items.
       self._last_starts = self.worker_pids()
       if self._server is not None:
+        if self._replay_dir is not None:
+          ray.get(self._server.checkpoint.remote())
         ray.get(self._server.stop.remote())
         ray.kill(self._server)
       ray.kill(self._state)

@@ -7,12 +7,15 @@
 - `onthefly_table`: a small FIFO-evicted buffer with a samples-per-insert
   rate limiter, for learning while actors collect (paper, footnote 3).
 - `queue_table`: a FIFO queue read once, e.g. by the dataset writer.
+- `start_server` / `checkpoint` / `table_sizes`: a server whose tables
+  persist in a directory across runs (a resumed RL run keeps its replay).
 - `connect`: a client that has answered, or a clear error after a bound.
 - `drain`: every item a FIFO queue holds now.
 """
 
+import os
 import time
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import reverb
 
@@ -107,6 +110,45 @@ def queue_table(name: str, environment_spec: specs.EnvironmentSpec,
   return reverb.Table.queue(name=name, max_size=max_size,
                             signature=_signature(environment_spec, K,
                                                  extras_spec))
+
+
+def start_server(tables, port: Optional[int] = None,
+                 checkpoint_dir: Optional[str] = None) -> reverb.Server:
+  """A Reverb server with `tables`; with `checkpoint_dir`, it first loads
+  the tables' contents (items, and the rate limiters' insert and sample
+  counts) from the latest checkpoint there, if there is one, and
+  checkpoint(address) writes a new one there (Reverb keeps the latest)."""
+  checkpointer = None
+  if checkpoint_dir is not None:
+    os.makedirs(checkpoint_dir, exist_ok=True)
+    checkpointer = reverb.checkpointers.DefaultCheckpointer(checkpoint_dir)
+  return reverb.Server(list(tables), port=port, checkpointer=checkpointer)
+
+
+def check_checkpointing(checkpoint_dir: Optional[str], every_s: float,
+                        starts_server: bool,
+                        reverb_address: Optional[str]) -> None:
+  """A launcher's replay_checkpoint_dir / replay_checkpoint_every_s, checked
+  (ValueError naming the argument)."""
+  if checkpoint_dir is not None and not starts_server:
+    raise ValueError('replay_checkpoint_dir: only for a server this '
+                     'launcher starts (tables), not one it joins at '
+                     f'reverb_address={reverb_address!r}.')
+  if every_s <= 0:
+    raise ValueError(f'replay_checkpoint_every_s: expected > 0, got '
+                     f'{every_s}.')
+
+
+def checkpoint(address: str) -> str:
+  """Writes the server's tables to its checkpoint directory (the server
+  must have been started with one: start_server); returns the path."""
+  return reverb.Client(address).checkpoint()
+
+
+def table_sizes(address: str) -> Dict[str, int]:
+  """Each table's current number of items."""
+  return {name: int(info.current_size)
+          for name, info in reverb.Client(address).server_info().items()}
 
 
 def connect(address: str, timeout_s: float = 30.0) -> reverb.Client:

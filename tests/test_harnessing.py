@@ -4,6 +4,7 @@ finetuning the jumpy decoder, and train_rl.py end to end."""
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -380,6 +381,10 @@ def test_a_stopped_rl_run_resumes_where_it_stopped(tmp_path):
                          check=False)
   assert again.returncode == 0, again.stderr[-3000:]
   assert 'resuming at' in again.stdout
+  # The replay the stopped run had is back (checkpointed at its stop).
+  restored = re.search(r'replay restored from its checkpoint: ([\d,]+) '
+                       r'items in dmpo_replay', again.stdout)
+  assert restored and int(restored.group(1).replace(',', '')) >= 10
   rows = [r['env_steps'] for r in _evaluation_rows(seed)]
   # No seam: the first run's rows kept, each point evaluated once, in order.
   assert rows[:len(before)] == before

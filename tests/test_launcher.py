@@ -4,8 +4,9 @@ import os
 import signal
 import time
 
-import reverb
+import numpy as np
 import pytest
+import reverb
 
 from jumpy_acme import launcher as launcher_lib
 from jumpy_acme import replay
@@ -162,3 +163,61 @@ def test_parameters_reach_actor_processes_through_the_variable_store():
                         poll_s=0.1)
   assert counts['learner_steps'] == 5
   assert counts['actor_steps'] == 2  # Both actors saw version 5's values.
+
+
+def _uniform_table(name='t'):
+  return reverb.Table(name, reverb.selectors.Uniform(), reverb.selectors.Fifo(),
+                      max_size=1000,
+                      rate_limiter=reverb.rate_limiters.MinSize(1))
+
+
+def test_replay_persists_across_runs_in_its_checkpoint_dir(tmp_path):
+  # The test inserts through on_poll (a real Reverb server on localhost);
+  # one idle worker keeps the program running until a periodic checkpoint.
+  directory = str(tmp_path / 'replay')
+  periodic = []
+
+  def insert_then_wait_for_a_periodic_checkpoint(launcher):
+    def on_poll(counts):
+      del counts
+      if not periodic:
+        client = reverb.Client(launcher.address)
+        for i in range(7):
+          client.insert(np.full(3, i, np.float32), {'t': 1.0})
+        periodic.append(time.monotonic())
+      elif any(os.path.exists(os.path.join(directory, d, 'DONE'))
+               for d in os.listdir(directory)):
+        periodic.append('written while running')
+    return on_poll
+
+  first = launcher_lib.LocalLauncher(tables=[_uniform_table()],
+                                     counter_keys=('actor_steps',),
+                                     replay_checkpoint_dir=directory,
+                                     replay_checkpoint_every_s=0.2)
+  first.add_workers('actor', launcher_workers.forever_worker)
+  deadline = time.monotonic() + 30
+  first.run(stop_when=lambda c: ('written while running' in periodic or
+                                 time.monotonic() > deadline),
+            on_poll=insert_then_wait_for_a_periodic_checkpoint(first),
+            poll_s=0.05)
+  assert first.restored_items == {'t': 0}  # Nothing there before.
+  assert 'written while running' in periodic
+  # A second program over the same directory starts with the 7 items.
+  second = launcher_lib.LocalLauncher(tables=[_uniform_table()],
+                                      counter_keys=('actor_steps',),
+                                      replay_checkpoint_dir=directory)
+  sizes = []
+  second.run(stop_when=lambda c: True,
+             on_poll=lambda c: sizes.append(replay.table_sizes(
+                 second.address)['t']))
+  assert second.restored_items == {'t': 7}
+  assert sizes[0] == 7
+  with pytest.raises(ValueError, match=r"replay_checkpoint_dir: only for a "
+                     r"server this launcher starts"):
+    launcher_lib.LocalLauncher(reverb_address='localhost:1',
+                               replay_checkpoint_dir=directory)
+  with pytest.raises(ValueError, match=r'replay_checkpoint_every_s: '
+                     r'expected > 0, got 0'):
+    launcher_lib.LocalLauncher(tables=[_uniform_table()],
+                               replay_checkpoint_dir=directory,
+                               replay_checkpoint_every_s=0)

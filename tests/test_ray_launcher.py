@@ -56,10 +56,11 @@ def _all_end(pids, timeout_s=60.0):
 
 
 @pytest.mark.integration
-def test_counter_stop_and_reverb_through_ray(local_ray):
+def test_counter_stop_and_reverb_through_ray(local_ray, tmp_path):
   del local_ray
-  launcher = ray_launcher.RayLauncher(tables=_TABLES,
-                                      counter_keys=('actor_steps',))
+  launcher = ray_launcher.RayLauncher(
+      tables=_TABLES, counter_keys=('actor_steps',),
+      replay_checkpoint_dir=str(tmp_path / 'replay'))
   launcher.add_workers('actor', launcher_workers.inserting_worker, num=2,
                        table='t', size=3)
   counts = launcher.run(stop_when=lambda c: c['actor_steps'] >= 30,
@@ -74,6 +75,14 @@ def test_counter_stop_and_reverb_through_ray(local_ray):
   # processes too).
   pids = [p for ps in launcher.worker_pids().values() for p in ps]
   assert len(pids) == 2 and _all_end(pids)
+  # The queue's items persist: a new program over the same directory
+  # starts with them (checkpointed at shutdown; queue of 100).
+  assert launcher.restored_items == {'t': 0}
+  again = ray_launcher.RayLauncher(
+      tables=_TABLES, counter_keys=('actor_steps',),
+      replay_checkpoint_dir=str(tmp_path / 'replay'))
+  again.run(stop_when=lambda c: True, poll_s=0.2)
+  assert 30 <= again.restored_items['t'] <= 100
 
 
 @pytest.mark.integration

@@ -42,6 +42,11 @@ from jumpy_acme.agents.harnessing import finetune
 from jumpy_acme.launcher import LocalLauncher
 from jumpy_acme.utils import loggers
 
+# The replay tables' checkpoints (output_dir/REPLAY_DIR), written every
+# REPLAY_CHECKPOINT_EVERY_S seconds and when the run stops: a resumed run
+# samples what the stopped one had, not a buffer refilled from empty.
+REPLAY_DIR = 'replay'
+REPLAY_CHECKPOINT_EVERY_S = 600.0
 COUNTER_KEYS = ('env_steps', 'actor_episodes', 'learner_steps',
                 'finetune_steps', 'evaluations')
 MODEL_TABLE = 'model_transitions'
@@ -320,12 +325,14 @@ def learner_checkpoint_step(output_dir: str) -> Optional[int]:
 
 def restart(output_dir: str) -> None:
   """Removes what a run wrote to output_dir (counts, evaluations, logs,
-  learner checkpoints) so the seed starts from 0; config.json stays."""
+  learner and replay checkpoints) so the seed starts from 0; config.json
+  stays."""
   for name in (PROGRESS_FILE, EVALUATION_FILE, 'learner.jsonl'):
     path = os.path.join(output_dir, name)
     if os.path.exists(path):
       os.remove(path)
-  shutil.rmtree(os.path.join(output_dir, 'learner'), ignore_errors=True)
+  for name in ('learner', REPLAY_DIR):
+    shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
 
 
 # Settings a resumed run may change: a larger budget continues the curve.
@@ -512,8 +519,11 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
   with each group's resources on a cluster."""
   initial = prepare_resume(config, output_dir)
   make_launcher = make_launcher or LocalLauncher
-  launcher = make_launcher(tables=functools.partial(make_tables, config),
-                           counter_keys=COUNTER_KEYS)
+  launcher = make_launcher(
+      tables=functools.partial(make_tables, config),
+      counter_keys=COUNTER_KEYS,
+      replay_checkpoint_dir=os.path.join(output_dir, REPLAY_DIR),
+      replay_checkpoint_every_s=REPLAY_CHECKPOINT_EVERY_S)
   launcher.add_workers('actor', actor_worker, num=num_actors,
                        seed=config.seed, config=config,
                        resources=actor_resources)
@@ -531,14 +541,25 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
     print(f'[train_rl] {config.method} seed {config.seed}: resuming at '
           f'{int(initial["env_steps"]):,} env steps, '
           f'{int(initial["evaluations"])}/{total} evaluations done (the '
-          'learner continues from its last checkpoint; the replay buffer '
-          'refills with the restored policy).', flush=True)
+          'learner continues from its last checkpoint, the replay from '
+          f'its own, {REPLAY_DIR}/; a run from before replay checkpoints '
+          'refills it with the restored policy).', flush=True)
   resumed_at = 0.0 if initial is None else float(initial['env_steps'])
   start = time.time()
   last = [0.0]
   saved = [0.0]
 
+  told = [False]
+
   def progress(counts):
+    if not told[0]:
+      told[0] = True
+      restored = getattr(launcher, 'restored_items', {})
+      if any(restored.values()):
+        print(f'[train_rl] {config.method} seed {config.seed}: replay '
+              'restored from its checkpoint: ' + ', '.join(
+                  f'{n:,} items in {t}' for t, n in sorted(restored.items())
+                  if n), flush=True)
     if time.time() - saved[0] >= 5:
       saved[0] = time.time()
       _write_progress(output_dir, counts)
