@@ -174,6 +174,46 @@ def test_finetuning_fits_the_jumpy_decoder_and_nothing_else():
   assert int(state.steps) == 200
 
 
+def test_a_resumed_finetuner_continues_the_decoder_it_had_finetuned(
+    tmp_path):
+  import itertools  # pylint: disable=g-import-not-at-top
+  model = phase1.tiny_model()
+  rng = np.random.default_rng(0)
+  s = rng.normal(size=(8, 86)).astype(np.float32)
+  u = rng.uniform(-1, 1, size=(8, 4)).astype(np.float32)
+  batch = types.Transition(s, u, np.zeros(8, np.float32),
+                           np.ones(8, np.float32), s + 0.1 * s ** 2)
+
+  def finetuner(directory=None):
+    return harnessing.JumpyFinetuner(
+        model, itertools.repeat(batch), learning_rate=1e-2, latent_scale=2.0,
+        checkpoint_dir=directory, checkpoint_every=3)
+
+  straight = finetuner()
+  for _ in range(7):
+    straight.step()
+  first = finetuner(str(tmp_path / 'ft'))
+  for _ in range(5):
+    first.step()  # A periodic checkpoint at step 3.
+  first.checkpoint()  # What the worker does when it stops: step 5.
+  resumed = finetuner(str(tmp_path / 'ft'))
+  assert resumed.steps == 5
+  for _ in range(2):
+    resumed.step()
+  decoder = model_lib.module_params(straight.params, 'jumpy_decoder')
+  # The decoder moved from phase 1's, and the resumed run's equals the
+  # uninterrupted one's (Adam's moments came back too).
+  assert not jax.tree_util.tree_all(jax.tree_util.tree_map(
+      lambda a, b: bool(jnp.all(a == b)), decoder,
+      model_lib.module_params(model.params, 'jumpy_decoder')))
+  jax.tree_util.tree_map(
+      lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6),
+      model_lib.module_params(resumed.params, 'jumpy_decoder'), decoder)
+  with pytest.raises(ValueError, match=r'checkpoint_every: expected >= 1, '
+                     r'got 0'):
+    harnessing.JumpyFinetuner(model, iter([]), 1e-3, 2.0, checkpoint_every=0)
+
+
 def test_planning_policy_samples_skills_from_the_learned_proposal():
   # One plan, one jump: the action is (scale * (mean + std * eps)) / scale
   # for the planner's own noise eps, clipped: the proposal is pi's.
@@ -246,6 +286,10 @@ def test_train_rl_planning_with_finetuning_runs_every_worker(tmp_path):
     counts = json.load(f)
   assert counts['env_steps'] >= 60
   assert counts['learner_steps'] > 0 and counts['finetune_steps'] > 0
+  # The finetuner checkpointed where it stopped (a resume continues it).
+  from jumpy_acme import checkpointing  # pylint: disable=g-import-not-at-top
+  assert checkpointing.latest_step(str(seed / 'finetuner')) == int(
+      counts['finetune_steps'])
   with open(seed / 'config.json') as f:
     config = json.load(f)
   # epsilon_mean per latent dimension (the tiny model's z has 4).

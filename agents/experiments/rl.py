@@ -46,6 +46,8 @@ from jumpy_acme.utils import loggers
 # REPLAY_CHECKPOINT_EVERY_S seconds and when the run stops: a resumed run
 # samples what the stopped one had, not a buffer refilled from empty.
 REPLAY_DIR = 'replay'
+# The finetuned jumpy decoder's checkpoints (+ Finetune), output_dir/this.
+FINETUNER_DIR = 'finetuner'
 REPLAY_CHECKPOINT_EVERY_S = 600.0
 COUNTER_KEYS = ('env_steps', 'actor_episodes', 'learner_steps',
                 'finetune_steps', 'evaluations')
@@ -232,8 +234,10 @@ def learner_worker(context, config: config_lib.HarnessingConfig,
     learner.checkpoint()
 
 
-def finetune_worker(context, config: config_lib.HarnessingConfig):
-  """Finetunes the jumpy decoder on the actors' skill transitions."""
+def finetune_worker(context, config: config_lib.HarnessingConfig,
+                    output_dir: str):
+  """Finetunes the jumpy decoder on the actors' skill transitions; a
+  resumed run's finetuner continues from output_dir/FINETUNER_DIR."""
   parts = _parts(config, seed=context.seed)
   client = replay.connect(context.reverb_address)
   finetuner = finetune.JumpyFinetuner(
@@ -241,13 +245,16 @@ def finetune_worker(context, config: config_lib.HarnessingConfig):
       _batches(context, MODEL_TABLE, config.finetune_batch_size),
       config.finetune_learning_rate, config.latent_scale,
       variables.VariablePublisher(client, MODEL_VARIABLES),
-      config.model_publish_period)
+      config.model_publish_period,
+      checkpoint_dir=os.path.join(output_dir, FINETUNER_DIR))
   try:
     while not context.stop.is_set():
       finetuner.step()
       context.counter.increment(finetune_steps=1)
   except StopIteration:
     pass
+  finally:  # Also on Ctrl-C: a resumed run continues from here.
+    finetuner.checkpoint()
 
 
 EVALUATION_FILE = 'evaluation.csv'
@@ -325,13 +332,13 @@ def learner_checkpoint_step(output_dir: str) -> Optional[int]:
 
 def restart(output_dir: str) -> None:
   """Removes what a run wrote to output_dir (counts, evaluations, logs,
-  learner and replay checkpoints) so the seed starts from 0; config.json
-  stays."""
+  learner, replay and finetuner checkpoints) so the seed starts from 0;
+  config.json stays."""
   for name in (PROGRESS_FILE, EVALUATION_FILE, 'learner.jsonl'):
     path = os.path.join(output_dir, name)
     if os.path.exists(path):
       os.remove(path)
-  for name in ('learner', REPLAY_DIR):
+  for name in ('learner', REPLAY_DIR, FINETUNER_DIR):
     shutil.rmtree(os.path.join(output_dir, name), ignore_errors=True)
 
 
@@ -532,7 +539,8 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
                        resources=learner_resources)
   if config.finetunes:
     launcher.add_workers('finetuner', finetune_worker, seed=config.seed,
-                         config=config, resources=learner_resources)
+                         config=config, output_dir=output_dir,
+                         resources=learner_resources)
   launcher.add_workers('evaluator', evaluator_worker, seed=config.seed,
                        config=config, output_dir=output_dir,
                        resources=actor_resources)
@@ -544,6 +552,14 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
           'learner continues from its last checkpoint, the replay from '
           f'its own, {REPLAY_DIR}/; a run from before replay checkpoints '
           'refills it with the restored policy).', flush=True)
+    if config.finetunes:
+      saved = checkpointing.latest_step(os.path.join(output_dir,
+                                                     FINETUNER_DIR))
+      print(f'[train_rl] {config.method} seed {config.seed}: ' + (
+          f'the finetuned jumpy decoder resumes at its step {saved:,}.'
+          if saved is not None else 'no finetuner checkpoint (a run from '
+          'before they were kept): the jumpy decoder finetunes again from '
+          'the phase-1 model.'), flush=True)
   resumed_at = 0.0 if initial is None else float(initial['env_steps'])
   start = time.time()
   last = [0.0]

@@ -9,6 +9,7 @@ embedding phi is shared with the action decoder, which must keep acting as
 it learned to.
 """
 
+import dataclasses
 from typing import Any, Dict, Iterator, NamedTuple, Optional
 
 import chex
@@ -16,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jumpy_acme import checkpointing
 from jumpy_acme import types
 from jumpy_acme import variables
 from jumpy_acme.agents.skill_vae import model as model_lib
@@ -67,25 +69,61 @@ def make_finetune_update(model: model_lib.SkillModel,
   return update
 
 
+@dataclasses.dataclass(frozen=True)
+class FinetuneSettings:
+  """What a finetuner's checkpoint records besides its state."""
+  learning_rate: float
+  latent_scale: float
+  beta_s: float
+
+
 class JumpyFinetuner:
   """Finetunes the jumpy decoder and publishes {'model': params} (NOT pure:
-  holds the state, the iterator and the publisher)."""
+  holds the state, the iterator, the publisher and the checkpoints)."""
 
   def __init__(self, model: model_lib.SkillModel,
                iterator: Iterator[Any], learning_rate: float,
                latent_scale: float,
                publisher: Optional[variables.VariablePublisher] = None,
-               publish_period: int = 50):
+               publish_period: int = 50,
+               checkpoint_dir: Optional[str] = None,
+               checkpoint_every: int = 500):
+    """Starts from `model`'s parameters, or from the latest checkpoint in
+    `checkpoint_dir` (parameters, optimiser state, steps: a resumed run
+    goes on with the decoder it had finetuned); saves one there every
+    `checkpoint_every` steps and at checkpoint()."""
+    if checkpoint_every < 1:
+      raise ValueError(f'checkpoint_every: expected >= 1, got '
+                       f'{checkpoint_every}.')
     optimizer = optax.adam(learning_rate)
     self._state = FinetuneState(
         model.params, optimizer.init(model.jumpy_decoder_params()),
         jnp.zeros((), jnp.int32))
+    self._manager = None
+    if checkpoint_dir is not None:
+      self._manager = checkpointing.CheckpointManager(
+          checkpoint_dir, FinetuneSettings(learning_rate, latent_scale,
+                                           model.config.beta_s))
+      step = self._manager.latest_step()
+      if step is not None:
+        self._state = self._manager.restore(step, state=self._state)['state']
+    self._checkpoint_every = checkpoint_every
     self._update = jax.jit(make_finetune_update(
         model, optimizer, latent_scale, model.config.beta_s))
     self._iterator = iterator
     self._publisher = publisher
     self._period = publish_period
     self._publish()
+
+  @property
+  def steps(self) -> int:
+    return int(self._state.steps)
+
+  def checkpoint(self) -> None:
+    """Saves the state now (if there is a checkpoint_dir and it moved)."""
+    if (self._manager is not None and
+        self._manager.latest_step() != self.steps):
+      self._manager.save(self.steps, state=self._state)
 
   @property
   def params(self):
@@ -100,6 +138,8 @@ class JumpyFinetuner:
     sample = next(self._iterator)
     transitions = getattr(sample, 'data', sample)
     self._state, metrics = self._update(self._state, transitions)
-    if int(self._state.steps) % self._period == 0:
+    if self.steps % self._period == 0:
       self._publish()
+    if self.steps % self._checkpoint_every == 0:
+      self.checkpoint()
     return {k: float(v) for k, v in metrics.items()}
