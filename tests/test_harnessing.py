@@ -263,7 +263,15 @@ def test_train_rl_learning_curves_and_resume(tmp_path):
       assert len(returns) == 1 and 0 <= returns[0] <= 20
       assert float(row['actual_env_steps']) >= float(row['env_steps'])
     with open(method / f'seed_{seed}' / 'done.json') as f:
-      assert json.load(f)['env_steps'] >= 60
+      done = json.load(f)
+    assert done['env_steps'] >= 60
+    # One row per actor episode, each 20 steps of a return in [0, 20].
+    with open(method / f'seed_{seed}' / 'actors.jsonl') as f:
+      episodes = [json.loads(line) for line in f]
+    assert len(episodes) == done['actor_episodes']
+    for row in episodes:
+      assert row['episode_length'] == 20 and 0 <= row['episode_return'] <= 20
+      assert 20 <= row['env_steps'] <= done['env_steps']
   with open(method / 'curve.csv') as f:
     curve = list(csv.DictReader(f))
   assert [int(r['seeds']) for r in curve] == [2, 2, 2]

@@ -46,6 +46,9 @@ from jumpy_acme.utils import loggers
 # REPLAY_CHECKPOINT_EVERY_S seconds and when the run stops: a resumed run
 # samples what the stopped one had, not a buffer refilled from empty.
 REPLAY_DIR = 'replay'
+# One row per actor episode: actor, env_steps, episode_return (sampled
+# skills or actions: the behaviour policy), episode_length.
+ACTORS_LOG = 'actors.jsonl'
 # The finetuned jumpy decoder's checkpoints (+ Finetune), output_dir/this.
 FINETUNER_DIR = 'finetuner'
 REPLAY_CHECKPOINT_EVERY_S = 600.0
@@ -162,8 +165,11 @@ def _policy_source(client, parts, config, update_period: int = 1):
                                   update_period=update_period)
 
 
-def actor_worker(context, config: config_lib.HarnessingConfig):
-  """Collects experience until the budget of environment steps is spent."""
+def actor_worker(context, config: config_lib.HarnessingConfig,
+                 output_dir: Optional[str] = None):
+  """Collects experience until the budget of environment steps is spent;
+  with output_dir, one row per episode goes to output_dir/ACTORS_LOG (the
+  behaviour policy's return, beside the evaluator's greedy one)."""
   parts = _parts(config, seed=context.seed)
   client = replay.connect(context.reverb_address)
   builder = dmpo.DMPOBuilder(config.dmpo)
@@ -192,10 +198,17 @@ def actor_worker(context, config: config_lib.HarnessingConfig):
   loop = environment_loop.EnvironmentLoop(
       parts.environment, actor, logger=loggers.NoOpLogger(),
       observers=[_EnvSteps(context.counter)])
+  log = (loggers.JSONLLogger(os.path.join(output_dir, ACTORS_LOG))
+         if output_dir is not None else loggers.NoOpLogger())
   while (not context.stop.is_set() and
          context.counter.get_counts()['env_steps'] < config.env_steps):
-    loop.run_episode()
-    context.counter.increment(actor_episodes=1)
+    row = loop.run_episode()
+    counts = context.counter.increment(actor_episodes=1)
+    log.write({'actor': context.index, 'env_steps': counts['env_steps'],
+               'episode_return': row['episode_return'],
+               'episode_length': row['episode_length'],
+               'steps_per_second': row['steps_per_second']})
+  log.close()
 
 
 def _batches(context, table: str, batch_size: int):
@@ -334,7 +347,7 @@ def restart(output_dir: str) -> None:
   """Removes what a run wrote to output_dir (counts, evaluations, logs,
   learner, replay and finetuner checkpoints) so the seed starts from 0;
   config.json stays."""
-  for name in (PROGRESS_FILE, EVALUATION_FILE, 'learner.jsonl'):
+  for name in (PROGRESS_FILE, EVALUATION_FILE, 'learner.jsonl', ACTORS_LOG):
     path = os.path.join(output_dir, name)
     if os.path.exists(path):
       os.remove(path)
@@ -533,7 +546,7 @@ def run(config: config_lib.HarnessingConfig, output_dir: str,
       replay_checkpoint_every_s=REPLAY_CHECKPOINT_EVERY_S)
   launcher.add_workers('actor', actor_worker, num=num_actors,
                        seed=config.seed, config=config,
-                       resources=actor_resources)
+                       output_dir=output_dir, resources=actor_resources)
   launcher.add_workers('learner', learner_worker, seed=config.seed,
                        config=config, output_dir=output_dir,
                        resources=learner_resources)
