@@ -46,12 +46,12 @@ from jumpy_acme.utils import loggers
 # REPLAY_CHECKPOINT_EVERY_S seconds and when the run stops: a resumed run
 # samples what the stopped one had, not a buffer refilled from empty.
 REPLAY_DIR = 'replay'
+REPLAY_CHECKPOINT_EVERY_S = 600.0
+# The finetuned jumpy decoder's checkpoints (+ Finetune), output_dir/this.
+FINETUNER_DIR = 'finetuner'
 # One row per actor episode: actor, env_steps, episode_return (sampled
 # skills or actions: the behaviour policy), episode_length.
 ACTORS_LOG = 'actors.jsonl'
-# The finetuned jumpy decoder's checkpoints (+ Finetune), output_dir/this.
-FINETUNER_DIR = 'finetuner'
-REPLAY_CHECKPOINT_EVERY_S = 600.0
 COUNTER_KEYS = ('env_steps', 'actor_episodes', 'learner_steps',
                 'finetune_steps', 'evaluations')
 MODEL_TABLE = 'model_transitions'
