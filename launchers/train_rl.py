@@ -99,8 +99,14 @@ _ALPHA_STDDEV = flags.DEFINE_float(
     'init_log_alpha_stddev', 1000.0, 'Initial (pre-softplus) multiplier of '
     'DMPO\'s KL bound on the policy stddev (Acme DMPO\'s 1000). It falls by '
     'about the dual learning rate (1e-2) per update, so at 1000 the stddev '
-    'stays at --init_scale for about 1e5 updates; a small value (e.g. 10) '
-    'lets it move within a run (docs/phase2.md).')
+    'stays at --init_scale for about 1e5 updates. A small value alone does '
+    'not free it: the bound itself (--epsilon_stddev, 1e-6) then binds and '
+    'the multiplier grows (docs/phase2.md, v11).')
+_EPSILON_STDDEV = flags.DEFINE_float(
+    'epsilon_stddev', None, 'DMPO\'s KL bound on the policy stddev, per '
+    'action dimension. Default: Acme\'s 1e-6, under which the stddev moves '
+    'by at most about 0.14 percent per target period (100 updates): it '
+    'stays near --init_scale over our budgets (docs/phase2.md).')
 _EPSILON_MEAN = flags.DEFINE_float(
     'epsilon_mean', None, 'DMPO\'s KL bound on the policy mean, per action '
     'dimension. Default: Acme\'s 0.0025, divided by the latent size (32) '
@@ -163,6 +169,8 @@ def make_config(seed: int) -> config_lib.HarnessingConfig:
       init_log_alpha_stddev=_ALPHA_STDDEV.value,
       **({} if _EPSILON_MEAN.value is None else
          {'epsilon_mean': _EPSILON_MEAN.value}),
+      **({} if _EPSILON_STDDEV.value is None else
+         {'epsilon_stddev': _EPSILON_STDDEV.value}),
       policy_hidden_sizes=_sizes(_POLICY_SIZES),
       critic_hidden_sizes=_sizes(_CRITIC_SIZES),
       variable_update_period=_UPDATE_PERIOD.value, seed=seed)

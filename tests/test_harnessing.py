@@ -562,13 +562,19 @@ from absl import flags
 from jumpy_acme.launchers import train_rl
 model = {str(tmp_path / 'model')!r}
 for argv in (['--method=rl_hl'], ['--method=rl_hl', '--epsilon_mean=0.0025'],
-             ['--method=scratch', '--epsilon_mean=0.01']):
+             ['--method=scratch', '--epsilon_mean=0.01'],
+             ['--method=rl_hl', '--epsilon_stddev=1e-4']):
   flags.FLAGS(['train_rl', '--phase1_checkpoint=' + model] + argv)
-  print(repr(train_rl.make_config(0).dmpo.epsilon_mean))
+  dmpo = train_rl.make_config(0).dmpo
+  print(repr(dmpo.epsilon_mean), repr(dmpo.epsilon_stddev))
   flags.FLAGS.unparse_flags()
 """
   out = subprocess.run([sys.executable, '-c', script], capture_output=True,
                        text=True, check=True, timeout=300).stdout.split()
   # Default: Acme's 0.0025 over the latent's 4 dimensions; a given value
-  # is used as it is, by skill methods and scratch.
-  assert [float(v) for v in out] == pytest.approx([0.0025 / 4, 0.0025, 0.01])
+  # is used as it is, by skill methods and scratch. The stddev's bound is
+  # Acme's 1e-6 unless given (never divided).
+  assert [float(v) for v in out[0::2]] == pytest.approx(
+      [0.0025 / 4, 0.0025, 0.01, 0.0025 / 4])
+  assert [float(v) for v in out[1::2]] == pytest.approx(
+      [1e-6, 1e-6, 1e-6, 1e-4])
