@@ -105,7 +105,7 @@ _ALPHA_STDDEV = flags.DEFINE_float(
 _EPSILON_STDDEV = flags.DEFINE_float(
     'epsilon_stddev', None, 'DMPO\'s KL bound on the policy stddev, per '
     'action dimension. Default: Acme\'s 1e-6, under which the stddev moves '
-    'by at most about 0.14 percent per target period (100 updates): it '
+    'by at most about 0.1 percent per target period (100 updates): it '
     'stays near --init_scale over our budgets (docs/phase2.md).')
 _EPSILON_MEAN = flags.DEFINE_float(
     'epsilon_mean', None, 'DMPO\'s KL bound on the policy mean, per action '
