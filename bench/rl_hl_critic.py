@@ -24,9 +24,7 @@ Ends with one JSON line.
 """
 
 import argparse
-import dataclasses
 import json
-import os
 import time
 
 import numpy as np
@@ -46,46 +44,19 @@ def main():
 
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
-  from jumpy_acme import specs  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.dmpo import config as dmpo_config  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.dmpo import learning  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.dmpo import networks as dmpo_networks  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.harnessing import config as harnessing_config  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.harnessing import critic_features  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.harnessing import environment as skill_env  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.planning import config as planning_config  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.planning import models  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
 
-  with open(os.path.join(args.run, 'config.json')) as f:
-    saved = json.load(f)
-  if saved['method'] == 'scratch':
+  config = rl.saved_config(args.run)
+  if not config.uses_skills:
     raise ValueError(f'--run: expected a skill method\'s run, got method '
-                     f'{saved["method"]!r} ({args.run}).')
-  fields = {f.name for f in dataclasses.fields(dmpo_config.DMPOConfig)}
-  dmpo = dmpo_config.DMPOConfig(
-      **{k: v for k, v in saved['dmpo'].items() if k in fields})
-  task, scale = saved['task'], saved['latent_scale']
-  phase1 = model_lib.load(saved['phase1_checkpoint'])
-  env = skill_env.SkillEnvironment(
-      environments.make(task, seed=args.seed,
-                        episode_length=saved['episode_length']),
-      phase1.decode_action, phase1.latent_size, saved['actions_per_latent'],
-      scale)
-  features = critic_features.make(
-      saved.get('critic_features', harnessing_config.PAPER_CRITIC_FEATURES),
-      phase1, scale)
-  networks = dmpo_networks.make_networks(specs.make_environment_spec(env),
-                                         dmpo, features)
-  template = learning.init_training_state(networks, jax.random.PRNGKey(0))
-  manager = learning.make_checkpoint_manager(
-      os.path.join(args.run, 'learner'), dmpo)
-  restored = manager.restore_latest(state=template)
-  if restored is None:
-    raise FileNotFoundError(f'--run: no learner checkpoint in {args.run}.')
-  state = restored['state']
+                     f'{config.method!r} ({args.run}).')
+  task, scale = config.task, config.latent_scale
+  parts = rl._parts(config, seed=args.seed)  # pylint: disable=protected-access
+  env, networks, phase1 = parts.environment, parts.networks, parts.phase1
+  state = rl.load_learner_state(config, networks, args.run)
   step = int(state.steps)
   reward_fn = rewards.jax_reward(task)
   plan = jax.jit(models.make_skill_planner(

@@ -2,6 +2,7 @@
 finetuning the jumpy decoder, and train_rl.py end to end."""
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -551,6 +552,54 @@ def test_a_stopped_run_without_a_learner_checkpoint_starts_the_seed_again(
   assert rl.prepare_resume(config, str(out)) is None
   assert rl.learner_checkpoint_step(str(out)) is None
   assert not (out / 'evaluation.csv').exists()
+
+
+def test_a_runs_saved_config_and_policy_load_back_for_tools(tmp_path):
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
+  config = harnessing.HarnessingConfig(
+      method='scratch', task='bring_red', seed=3, eval_episodes=2,
+      dmpo=dmpo.DMPOConfig(batch_size=64, policy_hidden_sizes=(16, 8),
+                           critic_hidden_sizes=(8,), epsilon_mean=0.01),
+      planner=planning.PlannerConfig(num_samples=17, elites=4))
+  out = tmp_path / 'seed_3'
+  with pytest.raises(FileNotFoundError, match='no config.json'):
+    rl.saved_config(str(out))
+  out.mkdir()
+  with open(out / 'config.json', 'w') as f:
+    json.dump(rl.run_settings(config), f)
+  assert rl.saved_config(str(out)) == config  # Nested, tuples and all.
+  stored = rl.run_settings(config)
+  stored['dmpo']['no_such_field'] = 1
+  with open(out / 'config.json', 'w') as f:
+    json.dump(stored, f)
+  with pytest.raises(ValueError, match=r"DMPOConfig: .*\['no_such_field'\]"):
+    rl.saved_config(str(out))
+
+  spec = specs.EnvironmentSpec(
+      observations=specs.Array((6,), np.float32),
+      actions=specs.BoundedArray((2,), np.float32, -1.0, 1.0),
+      rewards=specs.Array((), np.float32),
+      discounts=specs.BoundedArray((), np.float32, 0.0, 1.0))
+  networks = dmpo.make_networks(spec, config.dmpo)
+  with pytest.raises(FileNotFoundError, match='no learner checkpoint'):
+    rl.load_learner_state(config, networks, str(out))
+  state = dmpo.init_training_state(networks, jax.random.PRNGKey(7))
+  manager = dmpo.make_checkpoint_manager(str(out / 'learner'), config.dmpo)
+  manager.save(5, state=state._replace(steps=jnp.int32(5)))
+  manager.save(9, state=state._replace(steps=jnp.int32(9)))
+  restored = rl.load_learner_state(config, networks, str(out))
+  assert int(restored.steps) == 9
+  same = jax.tree_util.tree_map(np.array_equal, restored.policy_params,
+                                state.policy_params)
+  assert all(jax.tree_util.tree_leaves(same))
+  assert int(rl.load_learner_state(config, networks, str(out),
+                                   step=5).steps) == 5
+  other = dmpo.DMPOConfig(batch_size=64, policy_hidden_sizes=(32,),
+                          critic_hidden_sizes=(8,))
+  with pytest.raises(ValueError, match='policy_hidden_sizes'):
+    rl.load_learner_state(
+        dataclasses.replace(config, dmpo=other),
+        dmpo.make_networks(spec, other), str(out))
 
 
 def test_epsilon_mean_flag_replaces_the_per_dimension_division(tmp_path):

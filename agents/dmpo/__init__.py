@@ -7,6 +7,7 @@ from jumpy_acme.agents.dmpo.builder import DMPOBuilder
 from jumpy_acme.agents.dmpo.config import DMPOConfig
 from jumpy_acme.agents.dmpo.learning import DMPOLearner
 from jumpy_acme.agents.dmpo.learning import init_training_state
+from jumpy_acme.agents.dmpo.learning import make_checkpoint_manager
 from jumpy_acme.agents.dmpo.learning import make_update
 from jumpy_acme.agents.dmpo.learning import TrainingState
 from jumpy_acme.agents.dmpo.losses import DualParams
@@ -15,5 +16,5 @@ from jumpy_acme.agents.dmpo.networks import make_networks
 
 __all__ = [
     'DMPOActor', 'DMPOBuilder', 'DMPOConfig', 'DMPOLearner', 'DMPONetworks',
-    'DualParams', 'TrainingState', 'init_training_state', 'make_networks',
-    'make_policy', 'make_update']
+    'DualParams', 'TrainingState', 'init_training_state',
+    'make_checkpoint_manager', 'make_networks', 'make_policy', 'make_update']

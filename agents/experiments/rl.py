@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import time
+import typing
 from typing import Any, Callable, Dict, List, Optional
 
 import jax
@@ -376,6 +377,55 @@ def run_settings(config: config_lib.HarnessingConfig) -> Dict[str, Any]:
   settings['phase1_fingerprint'] = phase1_fingerprint(
       config.phase1_checkpoint)
   return settings
+
+
+def _from_json(cls, values: Dict[str, Any]):
+  """A (nested) config dataclass from its run_settings() JSON: lists back
+  to tuples, dataclass fields rebuilt; keys it does not know are refused."""
+  hints = typing.get_type_hints(cls)
+  known = {field.name for field in dataclasses.fields(cls)}
+  unknown = sorted(set(values) - known)
+  if unknown:
+    raise ValueError(f'{cls.__name__}: config.json has fields this code '
+                     f'does not know: {unknown}.')
+  kwargs = {}
+  for name, value in values.items():
+    if dataclasses.is_dataclass(hints[name]):
+      value = _from_json(hints[name], value)
+    elif isinstance(value, list):
+      value = tuple(value)
+    kwargs[name] = value
+  return cls(**kwargs)
+
+
+def saved_config(output_dir: str) -> config_lib.HarnessingConfig:
+  """The HarnessingConfig a run in output_dir was last started with (its
+  config.json), for tools that load the run's checkpoints."""
+  path = os.path.join(output_dir, 'config.json')
+  if not os.path.exists(path):
+    raise FileNotFoundError(f'{output_dir}: no config.json; expected the '
+                            '--output directory of one train_rl run '
+                            '(<root>/<task>/<method>/seed_<s>).')
+  with open(path) as f:
+    settings = json.load(f)
+  settings.pop('phase1_fingerprint', None)
+  return _from_json(config_lib.HarnessingConfig, settings)
+
+
+def load_learner_state(config: config_lib.HarnessingConfig,
+                       networks: dmpo.DMPONetworks, output_dir: str,
+                       step: Optional[int] = None) -> dmpo.TrainingState:
+  """The DMPO TrainingState of output_dir/learner's checkpoint at `step`
+  (None: the latest; `.steps` says which); refuses a checkpoint of another
+  network (a structural field of config.dmpo differs)."""
+  manager = dmpo.make_checkpoint_manager(
+      os.path.join(output_dir, 'learner'), config.dmpo)
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f'{output_dir}/learner: no learner checkpoint.')
+  manager.check_structure(manager.saved_config(step))
+  template = dmpo.init_training_state(networks, jax.random.PRNGKey(0))
+  return manager.restore(step, state=template)['state']
 
 
 # Fields added to HarnessingConfig after runs were started, with the value

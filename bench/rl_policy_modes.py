@@ -1,0 +1,101 @@
+"""pi's mean against pi's samples on a phase-2 run's evaluation states
+(issue [rl-curves], item 3).
+
+The curves' evaluator acts with the mean of DMPO's Gaussian policy; the
+actors that fill the replay act with samples from it. For a skill policy
+the two can differ more than for primitive actions: the mean of the skills
+pi weighs well is itself a skill, and not necessarily one that behaves like
+any of them. This loads a run's learner checkpoint (`--step`, default the
+latest) and runs the evaluator's `eval_episodes` initial states (seed
+10,000 + the run's seed, as rl.evaluator_worker) once with pi's mean and
+`--samples` times with sampled actions. Prints both means, the paired
+difference per initial state (sampled minus mean, averaged over the
+samples) with its standard error over states, and pi's stddev; the last
+line is one JSON object.
+
+  python bench/rl_policy_modes.py --run=docs/rl_curves/bring_red/rl_hl/seed_0
+
+RL-HL and RL-from-scratch runs only: the planning methods' evaluator acts
+with the planner, whose proposal is pi.
+"""
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+  parser.add_argument('--run', required=True,
+                      help='One train_rl run: <root>/<task>/<method>/seed_<s>.')
+  parser.add_argument('--step', type=int, default=None,
+                      help='Learner checkpoint step (default: the latest).')
+  parser.add_argument('--samples', type=int, default=3,
+                      help='Sampled-policy episodes per initial state.')
+  args = parser.parse_args()
+  if args.samples < 1:
+    raise ValueError(f'--samples: expected >= 1, got {args.samples}.')
+
+  import jax  # pylint: disable=g-import-not-at-top
+  from jumpy_acme import variables  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents import dmpo  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
+
+  config = rl.saved_config(args.run)
+  if config.plans:
+    raise ValueError(f'--run: expected an rl_hl or scratch run, got method '
+                     f'{config.method!r} ({args.run}): its evaluator '
+                     'plans, it does not act with pi.')
+  start = time.time()
+  seed = rl.EVALUATION_SEED_OFFSET + config.seed
+  parts = rl._parts(config, seed=seed)  # pylint: disable=protected-access
+  parts.environment.close()
+  state = rl.load_learner_state(config, parts.networks, args.run, args.step)
+  params, step = state.policy_params, int(state.steps)
+
+  class _Fixed:
+    def get_variables(self, names):
+      return [params for _ in names]
+
+  def returns(evaluation: bool, key: int):
+    actor = dmpo.DMPOActor(
+        jax.jit(dmpo.make_policy(parts.networks, evaluation=evaluation)),
+        jax.random.PRNGKey(key),
+        variables.SourceVariableClient(_Fixed(), ['policy']))
+    return rl.evaluation_returns(config, actor, parts.phase1, seed)
+
+  mean = np.array(returns(True, 0))
+  sampled = np.array([returns(False, 100 + k) for k in range(args.samples)])
+  per_state = sampled.mean(0) - mean
+  stderr = per_state.std(ddof=1) / np.sqrt(len(mean)) if len(mean) > 1 else 0
+  env = rl._environment(config, seed, parts.phase1)  # pylint: disable=protected-access
+  stddevs = []
+  for _ in range(config.eval_episodes):
+    _, stddev = parts.networks.policy_apply(
+        params, np.asarray(env.reset().observation)[None])
+    stddevs.append(float(np.mean(stddev)))
+  env.close()
+  print(f'{args.run}: {config.method} on {config.task}, learner step '
+        f'{step:,}, {len(mean)} initial states, {time.time() - start:.0f} s')
+  print('| policy | return | per initial state |')
+  print('|---|---|---|')
+  row = lambda returns: ' / '.join(f'{r:.1f}' for r in returns)
+  print(f'| mean | {mean.mean():.1f} | {row(mean)} |')
+  print(f'| sampled ({args.samples} per state) | {sampled.mean():.1f} | '
+        f'{row(sampled.mean(0))} |')
+  print(f'sampled minus mean, paired over initial states: '
+        f'{per_state.mean():+.1f} +- {stderr:.1f}; pi\'s stddev at the '
+        f'initial states {np.mean(stddevs):.2f} (DMPO action units)')
+  print(json.dumps({
+      'run': args.run, 'method': config.method, 'task': config.task,
+      'learner_step': step, 'mean_returns': mean.round(2).tolist(),
+      'sampled_returns': sampled.round(2).tolist(),
+      'sampled_minus_mean': round(float(per_state.mean()), 2),
+      'sampled_minus_mean_stderr': round(float(stderr), 2),
+      'stddev': round(float(np.mean(stddevs)), 4)}))
+
+
+if __name__ == '__main__':
+  main()
