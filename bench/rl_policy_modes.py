@@ -10,8 +10,15 @@ latest) and runs the evaluator's `eval_episodes` initial states (seed
 10,000 + the run's seed, as rl.evaluator_worker) once with pi's mean and
 `--samples` times with sampled actions. Prints both means, the paired
 difference per initial state (sampled minus mean, averaged over the
-samples) with its standard error over states, and pi's stddev; the last
-line is one JSON object.
+samples) with its standard error over states, and pi's stddev.
+
+And what the critic believes: at every decision of the mean's episodes,
+Q(s, pi's mean) against Q(s, a) for `--candidates` samples a of pi (the
+mean's percentile among them: above 50 % means the critic ranks the mean
+above a typical sample), and how far a sample lies from the mean (RMS
+over dimensions, DMPO action units: about the stddev, 0.7, in every
+dimension, so in 32-D no sample the critic trained on comes near the
+mean). The last line is one JSON object.
 
   python bench/rl_policy_modes.py --run=docs/rl_curves/bring_red/rl_hl/seed_0
 
@@ -34,11 +41,15 @@ def main():
                       help='Learner checkpoint step (default: the latest).')
   parser.add_argument('--samples', type=int, default=3,
                       help='Sampled-policy episodes per initial state.')
+  parser.add_argument('--candidates', type=int, default=256,
+                      help='Samples of pi per state for the critic probe.')
   args = parser.parse_args()
   if args.samples < 1:
     raise ValueError(f'--samples: expected >= 1, got {args.samples}.')
 
   import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from jumpy_acme import environment_loop  # pylint: disable=g-import-not-at-top
   from jumpy_acme import variables  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents import dmpo  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.experiments import rl  # pylint: disable=g-import-not-at-top
@@ -59,14 +70,53 @@ def main():
     def get_variables(self, names):
       return [params for _ in names]
 
-  def returns(evaluation: bool, key: int):
+  class _States(environment_loop.EnvLoopObserver):
+    """The observations pi acted on."""
+
+    def __init__(self):
+      self.states = []
+
+    def observe_first(self, env, timestep):
+      self.states.append(np.asarray(timestep.observation))
+
+    def observe(self, env, timestep, action):
+      if not timestep.last():
+        self.states.append(np.asarray(timestep.observation))
+
+    def get_metrics(self):
+      return {}
+
+  def returns(evaluation: bool, key: int, observers=()):
     actor = dmpo.DMPOActor(
         jax.jit(dmpo.make_policy(parts.networks, evaluation=evaluation)),
         jax.random.PRNGKey(key),
         variables.SourceVariableClient(_Fixed(), ['policy']))
-    return rl.evaluation_returns(config, actor, parts.phase1, seed)
+    return rl.evaluation_returns(config, actor, parts.phase1, seed,
+                                 observers)
 
-  mean = np.array(returns(True, 0))
+  networks = parts.networks
+
+  @jax.jit
+  def probe(key, s):
+    """At one state s [S]: the mean's Q percentile among pi's samples, the
+    samples' RMS distance from the mean, Q's spread over them, and Q of the
+    mean minus their mean Q, their mean Q (all scalars)."""
+    mean, stddev = networks.policy_apply(params, s)
+    samples = mean + stddev * jax.random.normal(
+        key, (args.candidates,) + mean.shape)
+    q = lambda a: networks.q_values(networks.critic_apply(
+        state.critic_params, jnp.broadcast_to(s, a.shape[:-1] + s.shape), a))
+    q_samples, q_mean = q(samples), q(mean[None])[0]
+    distance = jnp.sqrt(jnp.mean(jnp.square(samples - mean), -1))
+    return (100.0 * jnp.mean(q_samples < q_mean), jnp.mean(distance),
+            jnp.std(q_samples), q_mean - jnp.mean(q_samples),
+            jnp.mean(q_samples))
+
+  visited = _States()
+  mean = np.array(returns(True, 0, [visited]))
+  probes = np.array([jax.device_get(probe(jax.random.PRNGKey(i), s))
+                     for i, s in enumerate(visited.states)])
+  percentile, distance, spread, gap, level = np.median(probes, axis=0)
   sampled = np.array([returns(False, 100 + k) for k in range(args.samples)])
   per_state = sampled.mean(0) - mean
   stderr = per_state.std(ddof=1) / np.sqrt(len(mean)) if len(mean) > 1 else 0
@@ -88,13 +138,25 @@ def main():
   print(f'sampled minus mean, paired over initial states: '
         f'{per_state.mean():+.1f} +- {stderr:.1f}; pi\'s stddev at the '
         f'initial states {np.mean(stddevs):.2f} (DMPO action units)')
+  print(f'critic at the {len(probes)} states the mean acted on (medians): '
+        f'Q(s, mean) ranks at percentile {percentile:.0f} among '
+        f'{args.candidates} samples of pi; Q(s, mean) {level + gap:.2f}, '
+        f'minus the samples\' mean Q {gap:+.2f}, their spread (std) '
+        f'{spread:.2f}; a sample lies {distance:.2f} (RMS per dimension) '
+        'from the mean')
   print(json.dumps({
       'run': args.run, 'method': config.method, 'task': config.task,
       'learner_step': step, 'mean_returns': mean.round(2).tolist(),
       'sampled_returns': sampled.round(2).tolist(),
       'sampled_minus_mean': round(float(per_state.mean()), 2),
       'sampled_minus_mean_stderr': round(float(stderr), 2),
-      'stddev': round(float(np.mean(stddevs)), 4)}))
+      'stddev': round(float(np.mean(stddevs)), 4),
+      'critic_states': len(probes),
+      'q_mean_percentile_among_samples': round(float(percentile), 1),
+      'q_mean_minus_samples': round(float(gap), 3),
+      'q_samples_level': round(float(level), 3),
+      'q_spread_over_samples': round(float(spread), 3),
+      'sample_rms_distance_from_mean': round(float(distance), 3)}))
 
 
 if __name__ == '__main__':

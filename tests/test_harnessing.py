@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jumpy_acme import environment_loop
 from jumpy_acme import specs
 from jumpy_acme import types
 from jumpy_acme.agents import dmpo
@@ -398,6 +399,25 @@ def test_every_evaluation_point_runs_the_same_initial_states():
   assert len(set(np.round(first, 6))) == 3
   other = rl.evaluation_returns(config, actor, None, seed=10_001)
   assert not np.allclose(other, first)
+
+  class Steps(environment_loop.EnvLoopObserver):  # Watches too, if asked.
+    def __init__(self):
+      self.firsts, self.steps = 0, 0
+
+    def observe_first(self, env, timestep):
+      self.firsts += 1
+
+    def observe(self, env, timestep, action):
+      self.steps += 1
+
+    def get_metrics(self):
+      return {}
+
+  steps = Steps()
+  watched = rl.evaluation_returns(config, actor, None, seed=10_000,
+                                  observers=[steps])
+  np.testing.assert_allclose(watched, first, rtol=1e-6)
+  assert (steps.firsts, steps.steps) == (3, 3 * 15)
 
 
 @pytest.mark.integration

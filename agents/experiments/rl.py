@@ -484,15 +484,16 @@ EVALUATION_SEED_OFFSET = 10_000
 
 
 def evaluation_returns(config: config_lib.HarnessingConfig, actor, phase1,
-                       seed: int) -> List[float]:
+                       seed: int, observers=()) -> List[float]:
   """Undiscounted returns of config.eval_episodes episodes from the same
   initial states at every call: the environment is made afresh with
-  `seed` (NOT pure: runs the simulator). `actor` does not update."""
+  `seed` (NOT pure: runs the simulator). `actor` does not update;
+  `observers` (EnvLoopObservers) watch the episodes too."""
   environment = _environment(config, seed, phase1)
   episode_return = _Return()
   loop = environment_loop.EnvironmentLoop(
       environment, actor, logger=loggers.NoOpLogger(),
-      should_update=False, observers=[episode_return])
+      should_update=False, observers=[episode_return, *observers])
   returns = []
   for _ in range(config.eval_episodes):
     loop.run_episode()
