@@ -140,8 +140,8 @@ def main():
         f'initial states {np.mean(stddevs):.2f} (DMPO action units)')
   print(f'critic at the {len(probes)} states the mean acted on (medians): '
         f'Q(s, mean) ranks at percentile {percentile:.0f} among '
-        f'{args.candidates} samples of pi; Q(s, mean) {level + gap:.2f}, '
-        f'minus the samples\' mean Q {gap:+.2f}, their spread (std) '
+        f'{args.candidates} samples of pi; the samples\' mean Q '
+        f'{level:.2f}, Q(s, mean) minus it {gap:+.2f}, their spread (std) '
         f'{spread:.2f}; a sample lies {distance:.2f} (RMS per dimension) '
         'from the mean')
   print(json.dumps({
