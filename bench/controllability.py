@@ -38,23 +38,7 @@ def _random_hl_motion(checkpoint: str, episodes: int, steps: int, seed: int):
   k = model.K
   actor = planning.random_hl_actor(model, actions_per_latent=k, seed=seed)
 
-  class Record(environment_loop.EnvLoopObserver):
-
-    def __init__(self):
-      self.states, self.actions = [], []
-
-    def observe_first(self, env, timestep):
-      self.states.append([timestep.observation])
-      self.actions.append([])
-
-    def observe(self, env, timestep, action):
-      self.states[-1].append(timestep.observation)
-      self.actions[-1].append(action)
-
-    def get_metrics(self):
-      return {}
-
-  record = Record()
+  record = environment_loop.EpisodeRecorder()
   env = environments.make('reach_red', seed=seed, episode_length=steps)
   loop = environment_loop.EnvironmentLoop(
       env, actor, logger=loggers.NoOpLogger(), should_update=False,
@@ -64,8 +48,9 @@ def _random_hl_motion(checkpoint: str, episodes: int, steps: int, seed: int):
     loop.run_episode()
   pinch = layout.LAYOUT['pinch_pose_pos']
   moved, closes = [], []
-  for states, actions in zip(record.states, record.actions):
-    states, actions = np.asarray(states), np.asarray(actions)
+  for episode in record.episodes:
+    states = np.asarray(episode['states'])
+    actions = np.asarray(episode['actions'])
     for t in range(0, len(actions) - k + 1, k):
       moved.append(np.linalg.norm(states[t + k, pinch] - states[t, pinch]))
       closes.append(bool((actions[t:t + k, -1] > 0).any()))

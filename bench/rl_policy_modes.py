@@ -70,22 +70,6 @@ def main():
     def get_variables(self, names):
       return [params for _ in names]
 
-  class _States(environment_loop.EnvLoopObserver):
-    """The observations pi acted on."""
-
-    def __init__(self):
-      self.states = []
-
-    def observe_first(self, env, timestep):
-      self.states.append(np.asarray(timestep.observation))
-
-    def observe(self, env, timestep, action):
-      if not timestep.last():
-        self.states.append(np.asarray(timestep.observation))
-
-    def get_metrics(self):
-      return {}
-
   def returns(evaluation: bool, key: int, observers=()):
     actor = dmpo.DMPOActor(
         jax.jit(dmpo.make_policy(parts.networks, evaluation=evaluation)),
@@ -112,10 +96,12 @@ def main():
             jnp.std(q_samples), q_mean - jnp.mean(q_samples),
             jnp.mean(q_samples))
 
-  visited = _States()
+  visited = environment_loop.EpisodeRecorder()
   mean = np.array(returns(True, 0, [visited]))
+  acted_on = [s for episode in visited.episodes
+              for s in episode['states'][:-1]]  # Not the last: no action.
   probes = np.array([jax.device_get(probe(jax.random.PRNGKey(i), s))
-                     for i, s in enumerate(visited.states)])
+                     for i, s in enumerate(acted_on)])
   percentile, distance, spread, gap, level = np.median(probes, axis=0)
   sampled = np.array([returns(False, 100 + k) for k in range(args.samples)])
   per_state = sampled.mean(0) - mean

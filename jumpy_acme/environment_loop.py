@@ -35,6 +35,25 @@ class EnvLoopObserver(abc.ABC):
     """Returns metrics for the episode just finished."""
 
 
+class EpisodeRecorder(EnvLoopObserver):
+  """Keeps what the environment saw, one dict per episode: 'states', the
+  observations s_0 .. s_T, and 'actions', a_0 .. a_T-1 (a_t taken at s_t);
+  for tests and diagnostics (memory grows with every step)."""
+
+  def __init__(self):
+    self.episodes = []
+
+  def observe_first(self, env, timestep):
+    self.episodes.append({'states': [timestep.observation], 'actions': []})
+
+  def observe(self, env, timestep, action):
+    self.episodes[-1]['states'].append(timestep.observation)
+    self.episodes[-1]['actions'].append(np.asarray(action))
+
+  def get_metrics(self):
+    return {}
+
+
 def _zeros_like_spec(spec) -> np.ndarray:
   return np.zeros(spec.shape, spec.dtype)
 

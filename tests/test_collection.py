@@ -29,23 +29,6 @@ from tests.conftest import drain
 K = 4
 
 
-class _Recorder(environment_loop.EnvLoopObserver):
-  """Keeps every episode's observations and actions, as the env saw them."""
-
-  def __init__(self):
-    self.episodes = []
-
-  def observe_first(self, env, timestep):
-    self.episodes.append({'states': [timestep.observation], 'actions': []})
-
-  def observe(self, env, timestep, action):
-    self.episodes[-1]['states'].append(timestep.observation)
-    self.episodes[-1]['actions'].append(np.asarray(action))
-
-  def get_metrics(self):
-    return {}
-
-
 @pytest.fixture(scope='module')
 def collected(request):
   """Two real episodes (2 behaviours x 8 steps) through the snippet adder."""
@@ -61,7 +44,7 @@ def collected(request):
                                      extras_spec=acting.extras_spec())
   config = scripted.ScriptedConfig(segment_length=8)
   actor = acting.BehaviourScheduleActor(config, adder, seed=0)
-  recorder = _Recorder()
+  recorder = environment_loop.EpisodeRecorder()
   environment_loop.EnvironmentLoop(
       env, actor, logger=loggers.NoOpLogger(), observers=[recorder]
   ).run(num_episodes=2)

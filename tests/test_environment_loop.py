@@ -86,3 +86,17 @@ def test_run_rejects_both_limits_and_negative_values():
     loop.run(num_episodes=1, num_steps=1)
   with pytest.raises(ValueError, match='num_steps: expected'):
     loop.run(num_steps=-3)
+
+
+def test_episode_recorder_keeps_each_episodes_states_and_actions():
+  recorder = environment_loop.EpisodeRecorder()
+  loop, env, _, _, _ = _loop(episode_length=3, observers=[recorder])
+  loop.run(num_episodes=2)
+  assert len(recorder.episodes) == 2
+  for e, episode in enumerate(recorder.episodes):
+    # The fake's observation at step t of episode e is [e, t, 0].
+    np.testing.assert_array_equal([s[:2] for s in episode['states']],
+                                  [[e, 0], [e, 1], [e, 2], [e, 3]])
+    # The counting actor's action is its step index within the episode.
+    np.testing.assert_array_equal([a[0] for a in episode['actions']],
+                                  [0, 1, 2])

@@ -400,24 +400,11 @@ def test_every_evaluation_point_runs_the_same_initial_states():
   other = rl.evaluation_returns(config, actor, None, seed=10_001)
   assert not np.allclose(other, first)
 
-  class Steps(environment_loop.EnvLoopObserver):  # Watches too, if asked.
-    def __init__(self):
-      self.firsts, self.steps = 0, 0
-
-    def observe_first(self, env, timestep):
-      self.firsts += 1
-
-    def observe(self, env, timestep, action):
-      self.steps += 1
-
-    def get_metrics(self):
-      return {}
-
-  steps = Steps()
+  recorder = environment_loop.EpisodeRecorder()  # Watches too, if asked.
   watched = rl.evaluation_returns(config, actor, None, seed=10_000,
-                                  observers=[steps])
+                                  observers=[recorder])
   np.testing.assert_allclose(watched, first, rtol=1e-6)
-  assert (steps.firsts, steps.steps) == (3, 3 * 15)
+  assert [len(e['actions']) for e in recorder.episodes] == [15, 15, 15]
 
 
 @pytest.mark.integration

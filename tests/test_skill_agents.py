@@ -32,37 +32,21 @@ def _decode_by_hand(model, state, z):
   return np.clip(np.asarray(out), -1, 1) * scene.ACTION_MAX
 
 
-class _Recorder(environment_loop.EnvLoopObserver):
-
-  def __init__(self):
-    self.states, self.actions = [], []
-
-  def observe_first(self, env, timestep):
-    self.states.append(timestep.observation)
-
-  def observe(self, env, timestep, action):
-    self.actions.append(action)
-    self.states.append(timestep.observation)
-
-  def get_metrics(self):
-    return {}
-
-
 def _run(actor, steps=25):
   env = environments.make('red_stack_blue', seed=0, triplet='triplet1',
                           episode_length=steps)
-  recorder = _Recorder()
+  recorder = environment_loop.EpisodeRecorder()
   environment_loop.EnvironmentLoop(env, actor, logger=loggers.NoOpLogger(),
                                    observers=[recorder]).run(num_episodes=1)
-  return recorder, env
+  return recorder.episodes[0], env
 
 
 def test_random_hl_holds_each_skill_for_actions_per_latent_steps(model):
   actor = planning.random_hl_actor(model, actions_per_latent=10, seed=3)
-  recorder, env = _run(actor)
+  episode, env = _run(actor)
   assert actor.skills_chosen == 3  # Steps 0, 10 and 20.
   spec = env.action_spec()
-  actions = np.stack(recorder.actions)
+  actions = np.stack(episode['actions'])
   assert np.all(actions >= spec.minimum - 1e-6)
   assert np.all(actions <= spec.maximum + 1e-6)
   # The skills are the prior's draws from the actor's keys, each held for
@@ -75,7 +59,7 @@ def test_random_hl_holds_each_skill_for_actions_per_latent_steps(model):
     # Jitted (the actor) and eager (here) round differently: compare each
     # dimension to float32 rounding of its scale (the grip's is 255).
     asserts.assert_close_to_scale(
-        actions[t], _decode_by_hand(model, recorder.states[t], z),
+        actions[t], _decode_by_hand(model, episode['states'][t], z),
         scene.ACTION_MAX)
 
 
@@ -84,14 +68,15 @@ def test_planning_actor_acts_with_the_planners_first_skill(model):
       model, rewards.jax_reward('red_stack_blue'),
       planning.PlannerConfig(num_samples=8, horizon=2))
   actor = planning.planning_actor(model, plan, actions_per_latent=5, seed=0)
-  recorder, _ = _run(actor, steps=10)
+  episode, _ = _run(actor, steps=10)
   assert actor.skills_chosen == 2
   key = jax.random.split(jax.random.PRNGKey(0))[1]  # The actor's first key.
-  first_z = plan(key, jnp.asarray(recorder.states[0])).z
+  first_z = plan(key, jnp.asarray(episode['states'][0])).z
   # Jitted (the actor) and eager (here) agree to float32 rounding, relative
   # to each dimension's scale (the grip's is 255).
   asserts.assert_close_to_scale(
-      recorder.actions[0], _decode_by_hand(model, recorder.states[0], first_z),
+      episode['actions'][0],
+      _decode_by_hand(model, episode['states'][0], first_z),
       scene.ACTION_MAX)
   with pytest.raises(ValueError, match='actions_per_latent: expected >= 1'):
     planning.random_hl_actor(model, actions_per_latent=0)
@@ -104,17 +89,17 @@ def test_a_tied_plan_keeps_the_held_skill_and_is_counted(model):
       model, lambda s: jnp.float32(0.5),
       planning.PlannerConfig(num_samples=8, horizon=2))
   actor = planning.planning_actor(model, flat, actions_per_latent=2, seed=0)
-  recorder, _ = _run(actor, steps=6)
+  episode, _ = _run(actor, steps=6)
   assert actor.decisions == 3 and actor.tied_decisions == 3
   assert actor.tie_share == 1.0
   # The first choice is the planner's (plan 0 of a tie); the later ones
   # keep it: all six actions decode that one skill.
   key = jax.random.split(jax.random.PRNGKey(0))[1]
-  first = flat(key, jnp.asarray(recorder.states[0]))
+  first = flat(key, jnp.asarray(episode['states'][0]))
   assert bool(first.tied)
   for t in range(6):
     asserts.assert_close_to_scale(
-        recorder.actions[t], _decode_by_hand(model, recorder.states[t],
+        episode['actions'][t], _decode_by_hand(model, episode['states'][t],
                                              first.z), scene.ACTION_MAX)
   # A reward linear in the predicted pinch height differs between plans.
   varied = planning.make_skill_planner(
