@@ -106,13 +106,9 @@ def main():
   sampled = np.array([returns(False, 100 + k) for k in range(args.samples)])
   per_state = sampled.mean(0) - mean
   stderr = per_state.std(ddof=1) / np.sqrt(len(mean)) if len(mean) > 1 else 0
-  env = rl._environment(config, seed, parts.phase1)  # pylint: disable=protected-access
-  stddevs = []
-  for _ in range(config.eval_episodes):
-    _, stddev = parts.networks.policy_apply(
-        params, np.asarray(env.reset().observation)[None])
-    stddevs.append(float(np.mean(stddev)))
-  env.close()
+  initial = [np.asarray(episode['states'][0]) for episode in visited.episodes]
+  stddevs = [float(np.mean(networks.policy_apply(params, s[None])[1]))
+             for s in initial]
   print(f'{args.run}: {config.method} on {config.task}, learner step '
         f'{step:,}, {len(mean)} initial states, {time.time() - start:.0f} s')
   print('| policy | return | per initial state |')

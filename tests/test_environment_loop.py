@@ -90,7 +90,7 @@ def test_run_rejects_both_limits_and_negative_values():
 
 def test_episode_recorder_keeps_each_episodes_states_and_actions():
   recorder = environment_loop.EpisodeRecorder()
-  loop, env, _, _, _ = _loop(episode_length=3, observers=[recorder])
+  loop, *_ = _loop(episode_length=3, observers=[recorder])
   loop.run(num_episodes=2)
   assert len(recorder.episodes) == 2
   for e, episode in enumerate(recorder.episodes):
