@@ -37,7 +37,6 @@ from dm_env import specs as dm_env_specs
 import jax
 import numpy as np
 
-from jumpy_acme import core
 from jumpy_acme import environment_loop
 from jumpy_acme import specs
 from jumpy_acme import variables
@@ -102,14 +101,6 @@ class _FakeEnvironment(dm_env.Environment):
 
   def discount_spec(self):
     return dm_env_specs.BoundedArray((), np.float32, 0.0, 1.0)
-
-
-class _Params(core.VariableSource):
-  def __init__(self, params):
-    self._params = params
-
-  def get_variables(self, names):
-    return [self._params for _ in names]
 
 
 def _transitions(n, observation_size, action_size, seed=0):
@@ -215,8 +206,8 @@ def main():
   actor = dmpo.DMPOActor(
       dmpo.make_policy(networks), jax.random.PRNGKey(1),
       variables.SourceVariableClient(
-          _Params(holder['state'].policy_params), ['policy'],
-          update_period=1000),
+          variables.FixedVariableSource(holder['state'].policy_params),
+          ['policy'], update_period=1000),
       action_dtype=np.float32)
   observation = environment.reset().observation
   actor.select_action(observation)

@@ -44,8 +44,10 @@ def main():
   parser.add_argument('--candidates', type=int, default=256,
                       help='Samples of pi per state for the critic probe.')
   args = parser.parse_args()
-  if args.samples < 1:
-    raise ValueError(f'--samples: expected >= 1, got {args.samples}.')
+  for name in ('samples', 'candidates'):
+    if getattr(args, name) < 1:
+      raise ValueError(f'--{name}: expected >= 1, got '
+                       f'{getattr(args, name)}.')
 
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
@@ -66,15 +68,12 @@ def main():
   state = rl.load_learner_state(config, parts.networks, args.run, args.step)
   params, step = state.policy_params, int(state.steps)
 
-  class _Fixed:
-    def get_variables(self, names):
-      return [params for _ in names]
-
   def returns(evaluation: bool, key: int, observers=()):
     actor = dmpo.DMPOActor(
         jax.jit(dmpo.make_policy(parts.networks, evaluation=evaluation)),
         jax.random.PRNGKey(key),
-        variables.SourceVariableClient(_Fixed(), ['policy']))
+        variables.SourceVariableClient(
+            variables.FixedVariableSource(params), ['policy']))
     return rl.evaluation_returns(config, actor, parts.phase1, seed,
                                  observers)
 

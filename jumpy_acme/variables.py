@@ -153,6 +153,17 @@ class PeriodicVariableClient(core.VariableSource):
     self._executor.shutdown(wait=True)
 
 
+class FixedVariableSource(core.VariableSource):
+  """Gives the same tree under every name: parameters restored from a
+  checkpoint, or a benchmark's, behind a VariableSource."""
+
+  def __init__(self, tree: Any):
+    self._tree = tree
+
+  def get_variables(self, names: Sequence[str]) -> List[Any]:
+    return [self._tree for _ in names]
+
+
 class SourceVariableClient(PeriodicVariableClient):
   """A PeriodicVariableClient over any VariableSource (e.g. a learner in
   the same process): what builders give their actors, as Acme's do."""

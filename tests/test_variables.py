@@ -142,3 +142,12 @@ def test_source_client_fetches_every_update_period_calls():
   with pytest.raises(ValueError, match='source: expected a VariableSource'):
     variables.SourceVariableClient(None, ['policy'])
   client.close()
+
+
+def test_a_fixed_source_gives_its_tree_under_every_name():
+  tree = {'w': np.arange(3.0)}
+  client = variables.SourceVariableClient(
+      variables.FixedVariableSource(tree), ['policy', 'critic'])
+  policy, critic = client.get_variables(['policy', 'critic'])
+  np.testing.assert_array_equal(policy['w'], [0.0, 1.0, 2.0])
+  assert critic is policy
