@@ -231,7 +231,7 @@ def plot(root: str, task: str, zero_shot: str = None,
   from jumpy_acme.agents.experiments import rl_curves  # pylint: disable=g-import-not-at-top
   from jumpy_acme.utils import plotting  # pylint: disable=g-import-not-at-top
   plt = plotting.pyplot()
-  fig, ax = plt.subplots(figsize=(6, 4))
+  fig, ax = plt.subplots(figsize=(6.4, 4))
   for method in config_lib.METHODS:
     curves = rl_curves.read_method(os.path.join(root, method))
     if not curves:
@@ -239,9 +239,8 @@ def plot(root: str, task: str, zero_shot: str = None,
     x = np.array(list(curves))
     mean = np.array([np.mean(v) for v in curves.values()])
     std = np.array([np.std(v) for v in curves.values()])
-    seeds = max(len(v) for v in curves.values())
     name = rl_curves.label(os.path.join(root, method), method)
-    ax.plot(x, mean, label=f'{name} ({seeds} seeds)')
+    ax.plot(x, mean, label=f'{name} ({rl_curves.seeds_label(curves)})')
     ax.fill_between(x, mean - std, mean + std, alpha=0.2)
   if zero_shot:
     styles = iter(['--', ':', '-.'])
@@ -258,10 +257,10 @@ def plot(root: str, task: str, zero_shot: str = None,
   ax.set_xlabel('environment steps')
   ax.set_ylabel('evaluation return (400 steps)')
   ax.set_title(task)
-  ax.legend(fontsize=8)
-  fig.tight_layout()
+  # Below the axes: inside, it covered the curves it names.
+  ax.legend(fontsize=8, loc='upper center', bbox_to_anchor=(0.5, -0.16))
   path = os.path.join(root, 'curve.png')
-  fig.savefig(path, dpi=120)
+  fig.savefig(path, dpi=120, bbox_inches='tight')
   plt.close(fig)
   return path
 

@@ -147,6 +147,22 @@ def test_tables_give_mean_std_and_seeds_per_point(root):
   assert '| 50,000 | 35.0 +- 15.0 (2) | 50.0 +- 10.0 (2) | - | - |' in lines
 
 
+def test_the_plots_legend_counts_seeds_per_method(root):
+  directory = os.path.join(root, 'reach_red')
+  assert rl_curves.seeds_label(rl_curves.read_method(
+      os.path.join(directory, 'rl_hl'))) == '2 seeds'
+  # scratch has no 20k point for either seed: still 2 seeds everywhere.
+  assert rl_curves.seeds_label(rl_curves.read_method(
+      os.path.join(directory, 'scratch'))) == '2 seeds'
+  _write(root, 'reach_red', 'rl_hl_planning', 2, {0: 40.})
+  assert rl_curves.seeds_label(rl_curves.read_method(
+      os.path.join(directory, 'rl_hl_planning'))) == '2-3 seeds'
+  assert rl_curves.seeds_label(rl_curves.read_method(
+      os.path.join(root, 'bring_red', 'rl_hl_planning_finetune'))) == '1 seed'
+  with pytest.raises(ValueError, match='curve'):
+    rl_curves.seeds_label({})
+
+
 def test_the_launcher_writes_tables_and_ends_with_the_goals(root, tmp_path):
   output = str(tmp_path / 'out' / 'curves')
   os.makedirs(os.path.dirname(output))

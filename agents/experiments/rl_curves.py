@@ -67,6 +67,18 @@ def read_method(method_dir: str) -> Curve:
   return dict(sorted(curve.items()))
 
 
+def seeds_label(curve: Curve) -> str:
+  """'3 seeds', '1 seed', or '1-3 seeds' where the points of `curve` have
+  different numbers of seeds (a method whose later seeds are still
+  running)."""
+  if not curve:
+    raise ValueError('curve: expected at least one point, got none.')
+  counts = [len(v) for v in curve.values()]
+  low, high = min(counts), max(counts)
+  text = str(high) if low == high else f'{low}-{high}'
+  return f'{text} seed' + ('' if text == '1' else 's')
+
+
 def settings(method_dir: str) -> Dict[str, Any]:
   """The settings a method's label names, read from its seeds'
   config.json: critic_features (what the critic saw besides (s, a);
