@@ -122,7 +122,7 @@ def test_a_variant_is_paired_with_the_same_seeds_under_another_root(
   assert rows[0]['paired']['mean'] == 0.0
   lines = rl_curves.compare_lines(rows, 'variant', 'base')
   assert lines[-1] == ('| bring_red | rl_hl | 50,000 | 7.0 | 3.0 | +4.0 +- '
-                       '4.0 (s.e., 2 episodes of 1 seeds) |')
+                       '4.0 (s.e., 2 episodes of 1 seed) |')
 
 
 def test_a_goal_waits_for_enough_seeds(root):

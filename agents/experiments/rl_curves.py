@@ -325,7 +325,8 @@ def compare_lines(rows: Sequence[Mapping[str, Any]], root: str,
 
 def _figure(p: Mapping[str, Any]) -> str:
   return (f'{p["mean"]:+.1f} +- {p["se"]:.1f} (s.e., {p["episodes"]} '
-          f'episodes of {len(p["seeds"])} seeds)')
+          f'episodes of {len(p["seeds"])} seed'
+          f'{"" if len(p["seeds"]) == 1 else "s"})')
 
 
 def _paired_text(goal: Mapping[str, Any]) -> str:
