@@ -145,14 +145,13 @@ rl-curves: $(STAMP)
 	@set -e; for seed in $(RL_SEEDS); do for task in $(RL_TASKS); do \
 	  for method in $(RL_METHODS); do \
 	    critic=$(RL_CRITIC); [ $$method = scratch ] && critic=state; \
-	    eps=$(RL_EPSILON_MEAN); \
 	    $(PY) -m jumpy_acme.launchers.train_rl --method=$$method \
 	      --critic_features=$$critic \
 	      --task=$$task --phase1_checkpoint=pretrained/k10 --seed=$$seed \
 	      --num_actors=2 --env_steps=$(RL_STEPS) --eval_every=10000 \
 	      --eval_episodes=5 --zero_shot=docs/tables/table3.json \
 	      --batch_size=$(RL_BATCH) --samples_per_insert=$(RL_SPI) \
-	      $${eps:+--epsilon_mean=$$eps} \
+	      $(if $(RL_EPSILON_MEAN),--epsilon_mean=$(RL_EPSILON_MEAN)) \
 	      --output=$(RL_CURVES); \
 	  done; done; done
 	$(PY) -m jumpy_acme.launchers.rl_curves --root=$(RL_CURVES) \

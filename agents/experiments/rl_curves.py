@@ -75,8 +75,12 @@ def seeds_label(curve: Curve) -> str:
     raise ValueError('curve: expected at least one point, got none.')
   counts = [len(v) for v in curve.values()]
   low, high = min(counts), max(counts)
-  text = str(high) if low == high else f'{low}-{high}'
-  return f'{text} seed' + ('' if text == '1' else 's')
+  return _seeds(str(high) if low == high else f'{low}-{high}')
+
+
+def _seeds(count: str) -> str:
+  """'1 seed', '3 seeds', '1-3 seeds'."""
+  return f'{count} seed' + ('' if count == '1' else 's')
 
 
 def settings(method_dir: str) -> Dict[str, Any]:
@@ -325,8 +329,7 @@ def compare_lines(rows: Sequence[Mapping[str, Any]], root: str,
 
 def _figure(p: Mapping[str, Any]) -> str:
   return (f'{p["mean"]:+.1f} +- {p["se"]:.1f} (s.e., {p["episodes"]} '
-          f'episodes of {len(p["seeds"])} seed'
-          f'{"" if len(p["seeds"]) == 1 else "s"})')
+          f'episodes of {_seeds(str(len(p["seeds"])))})')
 
 
 def _paired_text(goal: Mapping[str, Any]) -> str:
