@@ -322,7 +322,7 @@ def main(argv):
   print(f'[train_rl] {rl_curves.LABELS[_METHOD.value]} on {_TASK.value}:')
   for row in rows:
     print(f'  {row["env_steps"]:>8,} env steps: {row["mean"]:8.2f} +- '
-          f'{row["std"]:.2f} ({row["seeds"]} seeds)')
+          f'{row["std"]:.2f} ({rl_curves.seeds_text(str(row["seeds"]))})')
   print(f'[train_rl] curve: {os.path.join(method_dir, "curve.csv")}, '
         f'{path}')
 

@@ -75,10 +75,10 @@ def seeds_label(curve: Curve) -> str:
     raise ValueError('curve: expected at least one point, got none.')
   counts = [len(v) for v in curve.values()]
   low, high = min(counts), max(counts)
-  return _seeds(str(high) if low == high else f'{low}-{high}')
+  return seeds_text(str(high) if low == high else f'{low}-{high}')
 
 
-def _seeds(count: str) -> str:
+def seeds_text(count: str) -> str:
   """'1 seed', '3 seeds', '1-3 seeds'."""
   return f'{count} seed' + ('' if count == '1' else 's')
 
@@ -329,7 +329,7 @@ def compare_lines(rows: Sequence[Mapping[str, Any]], root: str,
 
 def _figure(p: Mapping[str, Any]) -> str:
   return (f'{p["mean"]:+.1f} +- {p["se"]:.1f} (s.e., {p["episodes"]} '
-          f'episodes of {_seeds(str(len(p["seeds"])))})')
+          f'episodes of {seeds_text(str(len(p["seeds"])))})')
 
 
 def _paired_text(goal: Mapping[str, Any]) -> str:
