@@ -94,6 +94,9 @@ _TASKS = flags.DEFINE_list('tasks', None,
 _EPISODES = flags.DEFINE_integer(
     'episodes', None, 'Overrides the scale: evaluation episodes per task.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of every stage.')
+_PHASE1_FLAGS = flags.DEFINE_list(
+    'phase1_flags', [], 'Extra train_phase1 flags for both models, after '
+    "the scale's own (e.g. --phase1_flags=--free_bits=0.5).")
 _EXPORT_DIR = flags.DEFINE_string(
     'export_dir', None, 'If set, the trained K = 10 and K = 1 models are '
     'also written there as shipped models (<export_dir>/k10, k1: '
@@ -112,6 +115,13 @@ def _override(scale: Scale) -> Scale:
       changes[field] = flag.value
   if _TASKS.value:
     changes['tasks'] = ','.join(_TASKS.value)
+  for extra in _PHASE1_FLAGS.value:
+    if not extra.startswith('--'):
+      raise app.UsageError(f'--phase1_flags: expected train_phase1 flags '
+                           f'such as --free_bits=0.5, got {extra!r}.')
+  if _PHASE1_FLAGS.value:
+    changes['phase1_flags'] = (tuple(scale.phase1_flags)
+                               + tuple(_PHASE1_FLAGS.value))
   return dataclasses.replace(scale, **changes)
 
 
