@@ -12,6 +12,8 @@ are shown as they come):
      the jumpy K = 10 model (with rollout diagnostics against K = 1);
   3. evaluate.py --preset=table3: Random-HL, Zero-shot via Planning with the
      jumpy model and with the K = 1 model, side by side (paper, Table 3).
+--phase1_flags=--free_bits=0.5,... adds train_phase1 flags to both trainings
+(they are recorded in the exported manifests' command).
 A stage that finished is marked done in --output_dir and skipped when the
 pipeline runs again (after a crash or Ctrl-C, rerun the same command;
 phase-1 training also resumes from its last checkpoint). The final table

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+from absl import app
 from absl import flags
 import pytest
 
@@ -29,14 +30,14 @@ def test_scales_grow_from_smoke_to_paper():
   assert paper.episodes == 50 and len(paper.tasks.split(',')) == 9
 
 
-def test_phase1_flags_reach_both_trainings_and_bad_ones_are_named():
+def test_phase1_flags_extend_the_scale_and_bad_ones_are_named():
   flags.FLAGS(['pipeline', '--phase1_flags=--free_bits=0.5,--beta_a=10'])
   try:
     scale = pipeline._override(pipeline.SCALES['reference'])  # pylint: disable=protected-access
     assert scale.phase1_flags[-2:] == ('--free_bits=0.5', '--beta_a=10')
     assert scale.k10_steps == pipeline.SCALES['reference'].k10_steps
     flags.FLAGS(['pipeline', '--phase1_flags=free_bits=0.5'])
-    with pytest.raises(Exception, match="phase1_flags.*'free_bits=0.5'"):
+    with pytest.raises(app.UsageError, match="phase1_flags.*'free_bits=0.5'"):
       pipeline._override(pipeline.SCALES['reference'])  # pylint: disable=protected-access
   finally:
     flags.FLAGS(['pipeline', '--phase1_flags='])
