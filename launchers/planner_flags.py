@@ -17,6 +17,10 @@ ITERATIONS = flags.DEFINE_integer('iterations', 1, 'Planner: CEM I.')
 GAMMA_K = flags.DEFINE_float('gamma_k', 1.0, 'Planner: discount per jump.')
 NOISE_BETA = flags.DEFINE_float(
     'noise_beta', 0.0, 'Planner: coloured-noise exponent (0: white).')
+PROPOSAL = flags.DEFINE_enum(
+    'proposal', 'prior', list(config_lib.PROPOSALS),
+    'Planner: first-iteration skills from the prior N(0, I) (the paper) or '
+    "the model's fitted aggregate posterior (launchers/fit_proposal.py).")
 
 
 def planner_config(**overrides) -> config_lib.PlannerConfig:
@@ -24,5 +28,5 @@ def planner_config(**overrides) -> config_lib.PlannerConfig:
   naming the field)."""
   values = dict(num_samples=NUM_SAMPLES.value, horizon=HORIZON.value,
                 iterations=ITERATIONS.value, gamma_k=GAMMA_K.value,
-                noise_beta=NOISE_BETA.value)
+                noise_beta=NOISE_BETA.value, proposal=PROPOSAL.value)
   return config_lib.PlannerConfig(**{**values, **overrides})

@@ -1,6 +1,7 @@
 """Evaluation (agents/experiments/evaluation.py and launchers/evaluate.py) on a
 tiny saved model, both agents."""
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 from jumpy_acme.agents import skill_vae
+from jumpy_acme.agents.planning import config as planning_config
 from jumpy_acme.agents.experiments import evaluation
 from jumpy_acme.testing import phase1
 
@@ -103,6 +105,35 @@ def test_presets_follow_the_papers_tables():
     evaluation.make_settings(None, 'planning', None, None, planner, 1)
   with pytest.raises(ValueError, match="agent: expected one of"):
     evaluation.make_settings(None, 'greedy', 'k10', None, planner, 1)
+
+
+def test_settings_of_the_papers_proposal_keep_the_keys_recorded_before_it():
+  # The planner fields of every episode recorded before `proposal` existed
+  # (e.g. docs/tables/evaluation_apl1_cem3_fb05/episodes.jsonl): a setting
+  # with the prior proposal keys its episodes by exactly these, so those
+  # evaluations still resume and read.
+  recorded = ['elite_fraction', 'elites', 'gamma_k', 'horizon', 'iterations',
+              'min_std', 'mppi', 'noise_beta', 'num_samples', 'temperature']
+  planner = dataclasses.asdict(planning_config.PlannerConfig(iterations=3))
+  assert planner['proposal'] == 'prior'
+  (prior,) = evaluation.make_settings(None, 'planning', 'k10', None, planner,
+                                      1)
+  assert [name for name, _ in prior.planner] == recorded
+  assert prior.planner_config() == planning_config.PlannerConfig(
+      iterations=3)
+  (fitted,) = evaluation.make_settings(
+      None, 'planning', 'k10', None,
+      {**planner, 'proposal': 'aggregate_posterior'}, 1)
+  assert dict(fitted.planner)['proposal'] == 'aggregate_posterior'
+  assert fitted.planner_config().proposal == 'aggregate_posterior'
+  assert evaluation.episode_key(prior, 1, 'lift_red', 0, 400, 0) != (
+      evaluation.episode_key(fitted, 1, 'lift_red', 0, 400, 0))
+  # Random-HL draws N(0, I) whatever the proposal: one key for both.
+  random_hl = [evaluation.make_settings(
+      'table3', 'planning', 'k10', 'k1', {**planner, 'proposal': p}, 1)[0]
+               for p in ('prior', 'aggregate_posterior')]
+  assert random_hl[0] == random_hl[1]
+  assert [name for name, _ in random_hl[0].planner] == recorded
 
 
 @pytest.mark.integration

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from jumpy_acme.agents import planning
+from jumpy_acme.agents import skill_vae
 from jumpy_acme.testing import phase1
 
 TARGET = jnp.array([1.0, 0.5])
@@ -252,3 +253,32 @@ def test_split_skill_vae_model_equals_the_jumpy_decoder():
   np.testing.assert_allclose(a.trajectories, b.trajectories, rtol=1e-4,
                              atol=1e-4)
   np.testing.assert_allclose(a.z, b.z)
+
+
+def test_the_aggregate_posterior_proposal_draws_the_first_skills_from_it():
+  model = phase1.tiny_model()
+  state = jnp.asarray(np.random.default_rng(0).normal(size=86), jnp.float32)
+  config = planning.PlannerConfig(num_samples=64, horizon=2,
+                                  proposal='aggregate_posterior')
+  with pytest.raises(ValueError, match="proposal: 'aggregate_posterior' "
+                     "needs the model's fitted q"):
+    planning.make_skill_planner(model, jnp.sum, config)
+  mean = jnp.array([3.0, -2.0, 0.5, 1.0])
+  fitted = model.replace(aggregate_posterior=skill_vae.AggregatePosterior(
+      mean, jnp.full(4, 0.01)))
+  result = jax.jit(planning.make_skill_planner(fitted, jnp.sum, config))(
+      jax.random.PRNGKey(1), state)
+  # Every plan's skills lie within 6 std of the fitted mean, at each jump.
+  assert np.abs(np.asarray(result.plans) - np.asarray(mean)).max() < 0.06
+  # The prior's draws do not: the test can tell the two apart.
+  prior = jax.jit(planning.make_skill_planner(
+      fitted, jnp.sum, planning.PlannerConfig(num_samples=64, horizon=2)))(
+          jax.random.PRNGKey(1), state)
+  assert np.abs(np.asarray(prior.plans) - np.asarray(mean)).max() > 1.0
+  with pytest.raises(ValueError, match="proposal: 'aggregate_posterior' "
+                     'replaces the prior, not a learned proposal_fn'):
+    planning.make_skill_planner(fitted, jnp.sum, config,
+                                proposal_fn=lambda s: (mean, mean))
+  with pytest.raises(ValueError, match=r"proposal: expected one of \('prior',"
+                     r" 'aggregate_posterior'\), got 'posterior'"):
+    planning.PlannerConfig(proposal='posterior')

@@ -72,8 +72,12 @@ def make_settings(preset: Optional[str], agent: str,
     ValueError: an unknown preset or agent, or a missing checkpoint, named.
   """
   def setting(label, agent, checkpoint, apl=actions_per_latent, **changes):
-    return Setting(label, agent, checkpoint, apl,
-                   tuple(sorted({**planner, **changes}.items())))
+    fields = {**planner, **changes}
+    if agent == 'random_hl':  # z ~ N(0, I) whatever the planner's proposal.
+      fields.pop('proposal', None)
+    return Setting(label, agent, checkpoint, apl, tuple(sorted(
+        (name, value) for name, value in fields.items()
+        if not (name in UNKEYED_VALUES and UNKEYED_VALUES[name] == value))))
   if preset is not None and preset not in PRESETS:
     raise ValueError(f'preset: expected one of {PRESETS} or None, got '
                      f'{preset!r}.')
@@ -99,6 +103,12 @@ def make_settings(preset: Optional[str], agent: str,
   return [setting(f'K=1, H={h}', 'planning', baseline_checkpoint, 1,
                   horizon=h) for h in TABLE5_HORIZONS]
 
+
+# PlannerConfig fields added after episodes were first recorded, with the
+# value they had implicitly: left out of a setting (and so of its episodes'
+# keys) at that value, so earlier evaluations stay resumable and readable.
+# Random-HL never keys by the proposal: its skills are N(0, I) draws.
+UNKEYED_VALUES = {'proposal': 'prior'}
 
 _ACTORS = {}  # Per worker process: (setting, task) -> a compiled actor.
 

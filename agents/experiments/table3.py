@@ -104,18 +104,21 @@ def planner_text(columns: Mapping[Tuple[str, int], Mapping]) -> str:
       p = column['planner']
       text = (f'N = {p.get("num_samples")} plans, H = {p.get("horizon")} '
               f'jumps, I = {p.get("iterations")} CEM iteration'
-              f'{"s" if p.get("iterations") != 1 else ""}')
+              f'{"s" if p.get("iterations") != 1 else ""}'
+              + (f', first skills from the {p["proposal"].replace("_", " ")}'
+                 if p.get('proposal', 'prior') != 'prior' else ''))
       planners.setdefault(text, []).append(label)
   if not planners:
     return ''
   parts = [f'{", ".join(dict.fromkeys(labels))}: {text}'
            for text, labels in planners.items()]
-  paper = all(c['planner'].get('iterations') == 1 for c in columns.values()
-              if c['agent'] == 'planning')
+  paper = all(c['planner'].get('iterations') == 1 and
+              c['planner'].get('proposal', 'prior') == 'prior'
+              for c in columns.values() if c['agent'] == 'planning')
   return ('Planner: ' + '; '.join(parts) + ('. The paper\'s setting (one CEM '
           'iteration: random shooting).' if paper else '. Not the paper\'s '
           'planner: the paper plans with one CEM iteration (random '
-          'shooting).'))
+          'shooting) from N(0, I).'))
 
 
 def summary(returns: Sequence[float]) -> Dict[str, float]:

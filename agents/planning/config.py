@@ -3,6 +3,8 @@
 import dataclasses
 from typing import Optional
 
+PROPOSALS = ('prior', 'aggregate_posterior')
+
 
 @dataclasses.dataclass
 class PlannerConfig:
@@ -24,6 +26,11 @@ class PlannerConfig:
   # Coloured noise over the H jumps (power spectrum ~ 1/f^noise_beta, as in
   # iCEM, Pinneri et al. 2020); 0 is white noise, the paper's sampling.
   noise_beta: float = 0.0
+  # The first iteration's skill distribution: 'prior' is the paper's
+  # N(0, I); 'aggregate_posterior' is the model's fitted q(z)
+  # (skill_vae.fit_aggregate_posterior), for encoders whose q(z) sits
+  # inside the prior (free bits).
+  proposal: str = 'prior'
 
   def __post_init__(self):
     for name in ('num_samples', 'horizon', 'iterations'):
@@ -42,6 +49,9 @@ class PlannerConfig:
     if not 0 <= self.noise_beta <= 4:
       raise ValueError(
           f'noise_beta: expected in [0, 4], got {self.noise_beta}.')
+    if self.proposal not in PROPOSALS:
+      raise ValueError(f'proposal: expected one of {PROPOSALS}, got '
+                       f'{self.proposal!r}.')
     for name in ('min_std', 'temperature'):
       if not getattr(self, name) > 0:
         raise ValueError(f'{name}: expected > 0, got {getattr(self, name)}.')

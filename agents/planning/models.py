@@ -30,8 +30,26 @@ def make_skill_planner(model: model_lib.SkillModel,
     model: the phase-1 model (its jumpy model rolls plans out).
     reward_fn: a pure JAX reward, state [S] -> scalar (rewards.jax_reward).
     config: the planner's settings.
-    proposal_fn: the skill proposal (default: the prior N(0, I)).
+    proposal_fn: a learned skill proposal pi(z | s) (RL-HL + planning);
+      None: config.proposal's, the prior N(0, I) or the model's aggregate
+      posterior.
+
+  Raises:
+    ValueError: proposal 'aggregate_posterior' with a model that has none
+      fitted, or beside a proposal_fn.
   """
+  if config.proposal == 'aggregate_posterior':
+    if proposal_fn is not None:
+      raise ValueError("proposal: 'aggregate_posterior' replaces the prior, "
+                       'not a learned proposal_fn; got both.')
+    if model.aggregate_posterior is None:
+      raise ValueError(
+          "proposal: 'aggregate_posterior' needs the model's fitted q(z) "
+          f'({model_lib.AGGREGATE_POSTERIOR} beside its checkpoint, fitted '
+          'for this model); got a model without one. Fit it with: python -m '
+          'jumpy_acme.launchers.fit_proposal --checkpoint=DIR --dataset=DATA')
+    mean, std = model.aggregate_posterior
+    proposal_fn = lambda state: (mean, std)  # pylint: disable=unused-argument
   return planner.make_planner(skill_vae_model(model), reward_fn,
                               model.latent_size, config,
                               proposal_fn=proposal_fn,

@@ -4,6 +4,7 @@
   action = model.decode_action(state, z)        # p(a | s, z): the LL policy
   next_state = model.predict_next_state(state, z)  # p(s_t+K | s_t, z)
   features, predict = model.split_jumpy_model()    # what the planner shares
+  model.aggregate_posterior   # q(z) fitted by fit_aggregate_posterior, or None
 
 Everything that reads the phase-1 parameter tree by module or layer name
 lives here: the planner's split model, the jumpy decoder's parameters for
@@ -14,8 +15,9 @@ finetuning, the learner's variables by module. States and actions are raw
 import dataclasses
 import json
 import os
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -46,6 +48,13 @@ def with_module_params(params, name: str, module):
   return {**params, 'params': {**params['params'], name: module}}
 
 
+class AggregatePosterior(NamedTuple):
+  """A diagonal Gaussian moment-matched to the aggregate posterior
+  q(z) = E_data[q(z | s_t:t+K)]: mean [Z], std [Z]."""
+  mean: Any
+  std: Any
+
+
 @dataclasses.dataclass(frozen=True)
 class SkillModel:
   """A phase-1 model: config, networks, parameters and normalisation.
@@ -56,12 +65,16 @@ class SkillModel:
     params: the Flax parameter tree.
     normalization: the dataset statistics of its inputs and targets.
     step: the learner step it was saved at (None if not from a checkpoint).
+    aggregate_posterior: q(z) over its training data, if fitted
+      (fit_aggregate_posterior; `load` reads it from the directory's
+      aggregate_posterior.json when that was fitted for this model).
   """
   config: config_lib.SkillVAEConfig
   networks: networks_lib.SkillVAENetworks
   params: Any
   normalization: losses.Normalization
   step: Optional[int] = None
+  aggregate_posterior: Optional[AggregatePosterior] = None
 
   @property
   def latent_size(self) -> int:
@@ -231,13 +244,101 @@ def fingerprint(directory: str) -> str:
                                    else directory)
 
 
+AGGREGATE_POSTERIOR = 'aggregate_posterior.json'
+
+
+def fit_aggregate_posterior(model: SkillModel, snippets,
+                            batch_size: int = 1024) -> AggregatePosterior:
+  """Moment-matches a diagonal Gaussian to q(z) = E_x[q(z | x)].
+
+  With posterior means mu(x) and standard deviations sd(x) over the
+  snippets x: mean = E[mu], std^2 = E[mu^2 + sd^2] - mean^2 (the mixture's
+  variance). The paper draws plans from N(0, I); under free bits the
+  encoder's q(z) can sit well inside the prior (docs/results.md,
+  session 24), and this is the Gaussian that covers the skills the
+  decoders were trained on.
+
+  Args:
+    model: the phase-1 model.
+    snippets: [N, K+1, S] raw states, N >= 2 (e.g. a dataset's observations).
+    batch_size: snippets encoded per jitted call.
+
+  Raises:
+    ValueError: snippets of another shape than [N, K+1, S], named.
+  """
+  snippets = np.asarray(snippets)
+  expected = (model.K + 1, model.config.state_size)
+  if snippets.ndim != 3 or snippets.shape[1:] != expected or (
+      snippets.shape[0] < 2):
+    raise ValueError(f'snippets: expected shape [N >= 2, K+1 = {expected[0]}, '
+                     f'S = {expected[1]}], got {list(snippets.shape)}.')
+  encode = jax.jit(jax.vmap(model.encode))
+  first = np.zeros(model.latent_size)
+  second = np.zeros(model.latent_size)
+  for start in range(0, len(snippets), batch_size):
+    mu, sd = encode(jnp.asarray(snippets[start:start + batch_size],
+                                jnp.float32))
+    mu, sd = np.asarray(mu, np.float64), np.asarray(sd, np.float64)
+    first += mu.sum(0)
+    second += (mu ** 2 + sd ** 2).sum(0)
+  mean = first / len(snippets)
+  std = np.sqrt(np.maximum(second / len(snippets) - mean ** 2, 0.0))
+  return AggregatePosterior(jnp.asarray(mean, jnp.float32),
+                            jnp.asarray(std, jnp.float32))
+
+
+def save_aggregate_posterior(directory: str, posterior: AggregatePosterior,
+                             provenance: Optional[Dict[str, Any]] = None
+                             ) -> str:
+  """Writes directory/aggregate_posterior.json for the model `load`
+  returns from `directory` now (its fingerprint is recorded: a model
+  retrained or replaced there no longer gets it). Returns the path."""
+  path = os.path.join(directory, AGGREGATE_POSTERIOR)
+  with open(path, 'w') as f:
+    json.dump({**(provenance or {}), 'model': fingerprint(directory),
+               'mean': np.asarray(posterior.mean).tolist(),
+               'std': np.asarray(posterior.std).tolist()}, f, indent=1)
+  return path
+
+
+def _with_aggregate_posterior(model: SkillModel,
+                              directory: str) -> SkillModel:
+  """The model with its directory's aggregate posterior, if one was
+  fitted for it."""
+  path = os.path.join(directory, AGGREGATE_POSTERIOR)
+  if not os.path.exists(path):
+    return model
+  with open(path) as f:
+    saved = json.load(f)
+  if saved.get('model') != fingerprint(directory):
+    logging.warning('%s was fitted for another model (%s), not this one (%s):'
+                    ' not used.', path, saved.get('model'),
+                    fingerprint(directory))
+    return model
+  for name in ('mean', 'std'):
+    if len(saved[name]) != model.latent_size:
+      raise ValueError(f'{path}: {name} has {len(saved[name])} values, '
+                       f'expected latent_size = {model.latent_size}.')
+  return model.replace(aggregate_posterior=AggregatePosterior(
+      jnp.asarray(saved['mean'], jnp.float32),
+      jnp.asarray(saved['std'], jnp.float32)))
+
+
 def load(checkpoint_dir: str, step: Optional[int] = None) -> SkillModel:
   """A saved phase-1 model (the latest checkpoint unless `step` is given),
-  from a learner's checkpoint directory or an `export`ed model.
+  from a learner's checkpoint directory or an `export`ed model, with the
+  aggregate posterior fitted for it if the directory holds one.
 
   Raises:
     FileNotFoundError: naming the directory, when it holds no checkpoint.
   """
+  model = _load(checkpoint_dir, step)
+  if step is not None and step != saved_step(checkpoint_dir):
+    return model  # The fitted posterior belongs to the latest step.
+  return _with_aggregate_posterior(model, checkpoint_dir)
+
+
+def _load(checkpoint_dir: str, step: Optional[int] = None) -> SkillModel:
   from jumpy_acme.agents.skill_vae import learning  # pylint: disable=g-import-not-at-top
   if not os.path.isdir(checkpoint_dir):
     raise FileNotFoundError(
