@@ -95,7 +95,7 @@ def main(argv):
         _SEED.value, _NUM_WORKERS.value, _OUTPUT.value,
         config={'preset': _PRESET.value}, ray_address=ray_address)
   except ValueError as e:
-    if str(e).startswith('ray_address'):
+    if str(e).startswith(('ray_address', 'proposal')):
       raise app.UsageError(f'--{e}') from e
     raise
   print(table)

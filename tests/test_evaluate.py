@@ -86,6 +86,34 @@ def test_table3_preset_runs_three_settings_on_the_same_episodes(tmp_path):
     assert len(results['returns'][label]['reach_red']) == 2
 
 
+@pytest.mark.integration
+def test_evaluate_plans_from_the_fitted_posterior_and_names_a_missing_one(
+    tmp_path):
+  phase1.tiny_checkpoint(tmp_path / 'model')
+  command = [sys.executable, '-m', 'jumpy_acme.launchers.evaluate',
+             '--agent=planning', f'--checkpoint={tmp_path / "model"}',
+             '--proposal=aggregate_posterior', '--tasks=reach_red',
+             '--episodes=1', '--max_steps=3', '--num_samples=8',
+             '--horizon=2', '--num_workers=1', f'--output={tmp_path / "out"}']
+  missing = subprocess.run(command, capture_output=True, text=True,
+                           timeout=600, check=False)
+  assert missing.returncode != 0
+  assert "--proposal: 'aggregate_posterior' needs" in missing.stderr
+  assert not (tmp_path / 'out' / 'episodes.jsonl').exists()  # No work.
+  model = skill_vae.load(str(tmp_path / 'model'))
+  skill_vae.save_aggregate_posterior(
+      str(tmp_path / 'model'), skill_vae.fit_aggregate_posterior(
+          model, np.random.default_rng(0).normal(size=(8, 11, 86))))
+  result = subprocess.run(command, capture_output=True, text=True,
+                          timeout=600, check=False)
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(tmp_path / 'out' / 'results.json') as f:
+    results = json.load(f)
+  assert results['settings'][0]['planner']['proposal'] == (
+      'aggregate_posterior')
+  assert len(results['returns']['Planning']['reach_red']) == 1
+
+
 def test_presets_follow_the_papers_tables():
   planner = {'num_samples': 1000, 'horizon': 3}
   table4 = evaluation.make_settings('table4', 'planning', 'k10', None,

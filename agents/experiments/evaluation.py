@@ -288,6 +288,15 @@ def evaluate(settings: Sequence[Setting], tasks: Sequence[str],
     s.planner_config()  # Rejects bad planner values before any work.
   steps = {c: checkpoint_step(c) for c in {s.checkpoint for s in settings}}
   from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  for c in sorted({s.checkpoint for s in settings if s.agent == 'planning'
+                   and s.planner_config().proposal == 'aggregate_posterior'}):
+    if model_lib.load(c).aggregate_posterior is None:  # Before any worker.
+      raise ValueError(
+          f"proposal: 'aggregate_posterior' needs {c}/"
+          f'{model_lib.AGGREGATE_POSTERIOR} fitted for the model there; got '
+          'none (or one fitted for another model). Make it with: python -m '
+          f'jumpy_acme.launchers.fit_proposal --checkpoint={c} '
+          '--dataset=<its training data>')
   models = {c: c and model_lib.fingerprint(c) for c in steps}
   os.makedirs(output_dir, exist_ok=True)
   episodes_path = os.path.join(output_dir, EPISODES_FILE)
