@@ -310,10 +310,10 @@ def _with_aggregate_posterior(model: SkillModel,
     return model
   with open(path) as f:
     saved = json.load(f)
-  if saved.get('model') != fingerprint(directory):
+  current = fingerprint(directory)
+  if saved.get('model') != current:
     logging.warning('%s was fitted for another model (%s), not this one (%s):'
-                    ' not used.', path, saved.get('model'),
-                    fingerprint(directory))
+                    ' not used.', path, saved.get('model'), current)
     return model
   for name in ('mean', 'std'):
     if len(saved[name]) != model.latent_size:
