@@ -46,6 +46,14 @@ VARIANTS = {
     # (whether to keep closing can then only come from z and the scene).
     'hide_dynamics_gripper': [
         f'--action_input_hidden={DYNAMICS},gripper_angle,grasp'],
+    # The fingers' state hidden in half the training snippets only: z must
+    # carry the grip, yet when acting the decoder sees whether the fingers
+    # are closing (session 26: hiding them always makes apl 1 planning
+    # flip the grip command).
+    'hide_dynamics_drop_gripper_0.5': [
+        f'--action_input_hidden={DYNAMICS}',
+        '--action_input_dropped=gripper_angle,grasp',
+        '--action_input_dropout=0.5'],
 }
 
 

@@ -69,6 +69,15 @@ _HIDE = flags.DEFINE_list(
 _INPUT_NOISE = flags.DEFINE_float(
     'action_input_noise', 0.0, 'Training noise (std, standardised units) '
     'on the state the action decoder sees.')
+_DROPPED = flags.DEFINE_list(
+    'action_input_dropped', [],
+    'State parts the action decoder does not see in a random share '
+    '(--action_input_dropout) of training snippets, and does see when '
+    'acting; e.g. gripper_angle,grasp (with those parts removed from '
+    '--action_input_hidden).')
+_DROPOUT = flags.DEFINE_float(
+    'action_input_dropout', 0.0, 'Probability per training snippet that '
+    'the --action_input_dropped parts are hidden from the action decoder.')
 _NUM_DEVICES = flags.DEFINE_integer(
     'num_devices', 1, 'Local devices (GPUs, TPU cores) each batch is split '
     'over; parameters replicated, gradients averaged.')
@@ -102,6 +111,9 @@ def _config() -> skill_vae.SkillVAEConfig:
       beta_s=_BETA_S.value, seed=_SEED.value, free_bits=_FREE_BITS.value,
       action_input_hidden=phase1.state_indices(_HIDE.value),
       action_input_noise=_INPUT_NOISE.value,
+      action_input_dropped=phase1.state_indices(_DROPPED.value,
+                                                'action_input_dropped'),
+      action_input_dropout=_DROPOUT.value,
       checkpoint_every=_CHECKPOINT_EVERY.value)
 
 
@@ -245,7 +257,10 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)  # Orbax logs every save at INFO.
   if bool(_DATASET.value) == _ON_THE_FLY.value:
     raise app.UsageError('Give --dataset=DIR or --on_the_fly (not both).')
-  config = _config()
+  try:
+    config = _config()
+  except ValueError as e:
+    raise app.UsageError(f'--{e}') from e
   log_dir = _LOG_DIR.value or os.path.join(
       _CHECKPOINT_DIR.value or 'results/phase1', 'logs')
   os.makedirs(log_dir, exist_ok=True)

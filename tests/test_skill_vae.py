@@ -222,6 +222,56 @@ def test_hidden_state_dimensions_do_not_reach_the_action_decoder():
       atol=1e-5 * float(np.abs(actions).max()))
 
 
+def test_dropped_dimensions_are_hidden_only_in_dropped_training_snippets():
+  """action_input_dropped: hidden from the decoder in a snippet drawn for
+  dropout (drop = 1), seen in the others and always when acting."""
+  networks = skill_vae.make_networks(_config(
+      action_input_hidden=(1,), action_input_dropped=(4,),
+      action_input_dropout=0.5))
+  params = networks.init(jax.random.PRNGKey(0))
+  rng = np.random.default_rng(1)
+  states = jnp.asarray(rng.normal(size=(K + 1, S)), jnp.float32)
+  z = jnp.asarray(rng.normal(size=(4,)), jnp.float32)
+  moved = states.at[:, 4].add(3.0)
+  acting = networks.decode_actions(params, states, z)
+  assert np.abs(networks.decode_actions(params, moved, z)
+                - acting).max() > 1e-3
+  # Training with z = the posterior mean (zero noise): a dropped snippet
+  # decodes what acting decodes from states with dimension 4 at its mean
+  # (0, standardised); an undropped one what acting decodes from them as
+  # they are. The two differ.
+  mean, _ = networks.encode(params, states)
+  actions = lambda drop: networks.forward(params, states, jnp.zeros((4,)),
+                                          None, jnp.float32(drop))[2]
+  close = lambda a, b: np.testing.assert_allclose(
+      a, b, rtol=1e-5, atol=1e-5 * float(np.abs(b).max()))
+  close(actions(1), networks.decode_actions(
+      params, states[:-1].at[:, 4].set(0.0), mean))
+  close(actions(0), networks.decode_actions(params, states[:-1], mean))
+  assert np.abs(actions(1) - actions(0)).max() > 1e-3
+
+
+def test_action_input_dropout_is_validated_and_still_learns():
+  with pytest.raises(ValueError, match=r'action_input_dropped: expected '
+                     r'distinct state indices in \[0, 6\) not in '
+                     r'action_input_hidden, got \(1,\)'):
+    _config(action_input_hidden=(1,), action_input_dropped=(1,),
+            action_input_dropout=0.5)
+  with pytest.raises(ValueError, match=r'action_input_dropout: expected in '
+                     r'\[0, 1\), got 1.0'):
+    _config(action_input_dropped=(1,), action_input_dropout=1.0)
+  with pytest.raises(ValueError, match=r'action_input_dropout: expected > 0 '
+                     r'exactly when action_input_dropped is set; got 0.0'):
+    _config(action_input_dropped=(1,))
+  learner = _learner(_config(action_input_hidden=(5,),
+                             action_input_dropped=(4,),
+                             action_input_dropout=0.5), _synthetic(2000))
+  for _ in range(400):
+    metrics = learner.step()
+  # As below: a learner that ignored the data would sit near 2.0.
+  assert metrics['action_l2'] < 0.2, metrics
+
+
 def test_action_input_options_are_validated_and_part_of_the_checkpoint(
     tmp_path):
   with pytest.raises(ValueError, match=r'action_input_hidden: expected '

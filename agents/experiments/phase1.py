@@ -58,9 +58,11 @@ def rgb_stacking_state_groups() -> Dict[str, Sequence[int]]:
           for group in layout.LAYOUT.groups}
 
 
-def state_indices(parts: Sequence[str]) -> Tuple[int, ...]:
+def state_indices(parts: Sequence[str],
+                  field: str = 'action_input_hidden') -> Tuple[int, ...]:
   """RGB-stacking state indices of named parts (layout.PARTS names, or
-  their '_pos', '_quat', '_linear', '_angular' slices), sorted."""
+  their '_pos', '_quat', '_linear', '_angular' slices), sorted; an unknown
+  name raises ValueError naming `field`."""
   from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
   out = set()
   for part in parts:
@@ -70,7 +72,7 @@ def state_indices(parts: Sequence[str]) -> Tuple[int, ...]:
     try:
       piece = layout.LAYOUT[part]
     except KeyError as e:
-      raise ValueError(f'action_input_hidden: {e.args[0]}') from None
+      raise ValueError(f'{field}: {e.args[0]}') from None
     out.update(range(piece.start, piece.stop))
   return tuple(sorted(out))
 

@@ -35,6 +35,12 @@ class SkillVAEConfig:
   # Training only: Gaussian noise of this std on the standardised state the
   # action decoder sees.
   action_input_noise: float = 0.0
+  # Training only: with probability action_input_dropout per snippet, these
+  # state indices too reach the action decoder as the mean, for the whole
+  # snippet. z then has to carry what they would tell (e.g. whether the
+  # fingers are closing), while at acting time the decoder still sees them.
+  action_input_dropped: Tuple[int, ...] = ()
+  action_input_dropout: float = 0.0
 
   # Loss (Eq. 1-2): KL + beta_a * action L2 + beta_s * jumpy-state L2.
   beta_a: float = 100.0
@@ -79,6 +85,22 @@ class SkillVAEConfig:
           'action_input_hidden: expected distinct state indices in [0, '
           f'{self.state_size}), got {tuple(self.action_input_hidden)!r}.')
     self.action_input_hidden = tuple(sorted(hidden))
+    dropped = tuple(int(i) for i in self.action_input_dropped)
+    bad = [i for i in dropped if not 0 <= i < self.state_size or i in hidden]
+    if bad or len(set(dropped)) != len(dropped):
+      raise ValueError(
+          'action_input_dropped: expected distinct state indices in [0, '
+          f'{self.state_size}) not in action_input_hidden, got '
+          f'{tuple(self.action_input_dropped)!r}.')
+    self.action_input_dropped = tuple(sorted(dropped))
+    if not 0 <= self.action_input_dropout < 1:
+      raise ValueError('action_input_dropout: expected in [0, 1), got '
+                       f'{self.action_input_dropout}.')
+    if bool(dropped) != (self.action_input_dropout > 0):
+      raise ValueError(
+          'action_input_dropout: expected > 0 exactly when '
+          f'action_input_dropped is set; got {self.action_input_dropout} '
+          f'with action_input_dropped {dropped!r}.')
     for name in ('beta_a', 'beta_s', 'free_bits', 'action_input_noise'):
       if getattr(self, name) < 0:
         raise ValueError(f'{name}: expected >= 0, got {getattr(self, name)}.')

@@ -103,8 +103,13 @@ def snippet_loss(networks: networks_lib.SkillVAENetworks, params,
   if config.action_input_noise:
     input_noise = config.action_input_noise * jax.random.normal(
         jax.random.fold_in(key, 1), (config.K, config.state_size))
+  drop = None
+  if config.action_input_dropout:  # One draw per snippet.
+    drop = jax.random.bernoulli(jax.random.fold_in(key, 2),
+                                config.action_input_dropout).astype(
+                                    jnp.float32)
   mean, std, predicted_actions, predicted_delta = networks.forward(
-      params, states, noise, input_noise)
+      params, states, noise, input_noise, drop)
   kl = gaussian_kl(mean, std)
   action_l2 = jnp.sum((predicted_actions - actions /
                        normalization.action_scale) ** 2)

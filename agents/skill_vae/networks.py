@@ -117,7 +117,7 @@ class SkillVAE(nn.Module):
     features = self.embedder(state)
     return self.jumpy_decoder(jnp.concatenate([features, z], axis=-1))
 
-  def forward(self, states, noise, input_noise=None):
+  def forward(self, states, noise, input_noise=None, drop=None):
     """The training pass.
 
     Args:
@@ -125,6 +125,8 @@ class SkillVAE(nn.Module):
       noise: [Z] standard normal (z = mean + std * noise).
       input_noise: optional [K, S], added to the states the action decoder
         sees (after hiding the config's `action_input_hidden`).
+      drop: optional [] in {0, 1}: 1 hides the config's
+        `action_input_dropped` dimensions from the action decoder too.
 
     Returns:
       mean [Z], std [Z], actions [K, A] (scaled), delta [S] (normalised).
@@ -132,8 +134,13 @@ class SkillVAE(nn.Module):
     features = self.embedder(states)
     mean, std = self.encoder(features)
     z = mean + std * noise
-    if self.config.action_input_hidden or input_noise is not None:
+    if (self.config.action_input_hidden or input_noise is not None
+        or drop is not None):
       action_states = self.action_input(states[:-1])
+      if drop is not None:
+        dropped = np.zeros(self.config.state_size, np.float32)
+        dropped[list(self.config.action_input_dropped)] = 1.0
+        action_states = action_states * (1.0 - drop * dropped)
       if input_noise is not None:
         action_states = action_states + input_noise
       action_features = self.embedder(action_states)
