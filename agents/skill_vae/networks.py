@@ -96,15 +96,21 @@ class SkillVAE(nn.Module):
     """[K+1, S] (standardised) -> mean, std [Z]."""
     return self.encoder(self.embedder(states))
 
-  def action_input(self, states):
+  def action_input(self, states, drop=None):
     """What the action decoder sees of standardised states [..., S]: the
-    config's `action_input_hidden` dimensions set to 0 (the data's mean)."""
+    config's `action_input_hidden` dimensions set to 0 (the data's mean),
+    and with drop [] = 1 (a training snippet drawn for dropout) its
+    `action_input_dropped` ones too."""
     hidden = self.config.action_input_hidden
-    if not hidden:
+    if not hidden and drop is None:
       return states
     keep = np.ones(self.config.state_size, np.float32)
     keep[list(hidden)] = 0.0
-    return states * keep
+    if drop is None:
+      return states * keep
+    dropped = np.zeros(self.config.state_size, np.float32)
+    dropped[list(self.config.action_input_dropped)] = 1.0
+    return states * (keep - drop * dropped)
 
   def decode_actions(self, states, z):
     """[..., S] standardised states, z [Z] (broadcast) -> [..., A]."""
@@ -136,11 +142,7 @@ class SkillVAE(nn.Module):
     z = mean + std * noise
     if (self.config.action_input_hidden or input_noise is not None
         or drop is not None):
-      action_states = self.action_input(states[:-1])
-      if drop is not None:
-        dropped = np.zeros(self.config.state_size, np.float32)
-        dropped[list(self.config.action_input_dropped)] = 1.0
-        action_states = action_states * (1.0 - drop * dropped)
+      action_states = self.action_input(states[:-1], drop)
       if input_noise is not None:
         action_states = action_states + input_noise
       action_features = self.embedder(action_states)
