@@ -36,10 +36,6 @@ LIFTED = 0.02  # m: object above its starting height.
 _ACTORS = {}
 
 
-def _object(task: str) -> str:
-  return 'green' if task.endswith('green') and 'red' not in task else 'red'
-
-
 def run_episode(job):
   """(name, checkpoint, apl, task, episode, iterations, steps) -> a row."""
   name, checkpoint, apl, task, episode, iterations, steps = job
@@ -68,7 +64,7 @@ def run_episode(job):
   env.close()
   states = np.asarray(recorder.episodes[-1]['states'])[:-1]   # s_t of a_t.
   actions = np.asarray(recorder.episodes[-1]['actions'])
-  obj = _object(task)
+  obj = rewards.task_object(task)
   pinch = states[:, layout.LAYOUT['pinch_pose_pos']]
   centre = states[:, layout.LAYOUT[f'{obj}_pose_pos']]
   up = centre[:, 2] > centre[0, 2] + LIFTED
@@ -134,9 +130,10 @@ def main():
             f'{row["return"]:.1f}, lifted {row["lifted"]}, '
             f'{time.time() - start:.0f} s', flush=True)
   rows.sort(key=lambda r: (r['model'], r['apl'], r['episode']))
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
   print(f'\n{args.task}, episodes 0-{args.episodes - 1}, CEM I = '
         f'{args.iterations}; near = pinch within {100 * NEAR:.0f} cm of '
-        f'{_object(args.task)}, not yet lifted')
+        f'{rewards.task_object(args.task)}, not yet lifted')
   print('| model | apl | episodes lifted | return | near steps | grip flips '
         'per near step | near steps commanding close | lifted steps |')
   print('|---|---|---|---|---|---|---|---|')

@@ -35,10 +35,6 @@ import time
 import numpy as np
 
 
-def _task_object(task: str) -> str:
-  return 'green' if task in ('reach_green', 'lift_green') else 'red'
-
-
 def _episode(model, plan, act, task: str, seed: int, steps: int):
   """One episode, a skill chosen by `plan` every K steps and held.
 
@@ -120,8 +116,9 @@ def measure(checkpoint: str, task: str, agent: str, episodes: int,
     mean, _ = model.encode(snippet)
     return mean, model.predict_next_state(snippet[0], mean)
 
+  task_object = rewards_lib.task_object(task)
   parts = {'pinch': layout.LAYOUT['pinch_pose_pos'],
-           'object': layout.LAYOUT[f'{_task_object(task)}_pose_pos']}
+           'object': layout.LAYOUT[f'{task_object}_pose_pos']}
   numpy_reward = rewards_lib.numpy_reward(task)
   reward = lambda s: float(numpy_reward(np.asarray(s, np.float64)))
   rows = []

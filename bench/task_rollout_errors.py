@@ -25,10 +25,6 @@ import time
 import numpy as np
 
 
-def _object(task: str) -> str:
-  return 'green' if task in ('reach_green', 'lift_green') else 'red'
-
-
 def _trajectories(task: str, episodes: int, steps: int, seed: int):
   """Scripted episodes of `task` with the data's noise: [{states, actions}]."""
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
@@ -83,7 +79,7 @@ def main():
   results = {}
   for task in tasks:
     trajs = _trajectories(task, args.episodes, args.steps, args.seed)
-    part = f'{_object(task)}_pose_pos'
+    part = f'{rewards.task_object(task)}_pose_pos'
     row = {}
     for name, model in models.items():
       errors = diagnostics.rollout_errors(model, trajs, spans=(10, 30))

@@ -346,6 +346,12 @@ def get_task(name: str) -> Task:
   return TASKS[name]
 
 
+def task_object(name: str) -> str:
+  """The object a task's reward is about, for per-object diagnostics:
+  'green' for reach_green and lift_green, 'red' for every other task."""
+  return 'green' if name in ('reach_green', 'lift_green') else 'red'
+
+
 def numpy_reward(name: str) -> Callable[[np.ndarray], float]:
   """state [86] -> float, computed in float64 numpy."""
   task = get_task(name)
