@@ -11,6 +11,14 @@ object has not been lifted (2 cm above its start), it measures:
           every step can hand the decoder a skill that opens half-closed
           fingers;
   closes  the share of those steps that command close;
+and, at those steps, what the planner has to choose from: over --probe_skills
+prior draws z ~ N(0, I) (the first CEM iteration's proposal),
+  prior closes   the share whose decoded grip command is close,
+  reward gap     the jumpy model's predicted task reward R(s_t+K) of the
+                 closing draws minus that of the others (at steps where
+                 both kinds occur),
+  grasp gap      the same for the predicted inward grasp (|grasp - 2| <
+                 0.5, the reward's test on predicted states);
 and per episode whether the object was ever lifted 2 cm and for how many
 steps. Prints one row per (model, actions_per_latent) and ends with one
 JSON line. The per-episode returns equal `evaluate`'s for the same
@@ -37,8 +45,9 @@ _ACTORS = {}
 
 
 def run_episode(job):
-  """(name, checkpoint, apl, task, episode, iterations, steps) -> a row."""
-  name, checkpoint, apl, task, episode, iterations, steps = job
+  """(name, checkpoint, apl, task, episode, iterations, steps,
+  probe_skills) -> a row."""
+  name, checkpoint, apl, task, episode, iterations, steps, probe_skills = job
   from jumpy_acme import environment_loop  # pylint: disable=g-import-not-at-top
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
@@ -71,12 +80,52 @@ def run_episode(job):
   near = (np.linalg.norm(pinch - centre, axis=1) < NEAR) & ~up
   close = actions[:, 4] > 0
   flip = np.r_[False, close[1:] != close[:-1]]
+  probe = _probe(checkpoint, task, states[near], probe_skills, episode)
   return {'model': name, 'apl': apl, 'episode': episode,
           'return': float(result['episode_return']),
           'near_steps': int(near.sum()), 'flips': int(flip[near].sum()),
           'closes': int(close[near].sum()), 'lifted': bool(up.any()),
           'lifted_steps': int(up.sum()),
-          'first_lift': int(np.argmax(up)) if up.any() else None}
+          'first_lift': int(np.argmax(up)) if up.any() else None, **probe}
+
+
+_PROBES = {}
+
+
+def _probe(checkpoint, task, states, skills, seed):
+  """Prior draws at `states` [n, S]: sums over states of the share of
+  draws that close, and over states with both kinds of draws of the
+  reward and inward-grasp gaps (closing minus other draws)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  if (checkpoint, task, skills) not in _PROBES:
+    model = skill_vae.load(checkpoint)
+    reward = jax.vmap(rewards.jax_reward(task))
+    grasp = layout.LAYOUT['grasp']
+
+    @jax.jit
+    def probe(state, key):
+      z = jax.random.normal(key, (skills, model.latent_size))
+      close = jax.vmap(lambda z: model.decode_action(state, z))(z)[:, 4] > 0
+      after = jax.vmap(lambda z: model.predict_next_state(state, z))(z)
+      inward = jnp.abs(after[:, grasp][:, 0] - rewards.INWARD_GRASP) < 0.5
+      return close, reward(after), inward
+    _PROBES[checkpoint, task, skills] = probe
+  probe = _PROBES[checkpoint, task, skills]
+  out = {'probe_states': len(states), 'prior_closes': 0.0,
+         'gap_states': 0, 'reward_gap': 0.0, 'grasp_gap': 0.0}
+  for i, state in enumerate(states):
+    close, reward, inward = map(np.asarray, probe(
+        jnp.asarray(state, jnp.float32), jax.random.PRNGKey(seed * 1000 + i)))
+    out['prior_closes'] += float(close.mean())
+    if 0 < close.sum() < len(close):
+      out['gap_states'] += 1
+      out['reward_gap'] += float(reward[close].mean() - reward[~close].mean())
+      out['grasp_gap'] += float(inward[close].mean() - inward[~close].mean())
+  return out
 
 
 def summarise(rows):
@@ -91,7 +140,14 @@ def summarise(rows):
           'flip_share': sum(r['flips'] for r in rows) / max(near, 1),
           'close_share': sum(r['closes'] for r in rows) / max(near, 1),
           'lifted_steps_mean': float(np.mean([r['lifted_steps']
-                                              for r in rows]))}
+                                              for r in rows])),
+          'prior_close_share': sum(r['prior_closes'] for r in rows)
+                               / max(near, 1),
+          'gap_states': sum(r['gap_states'] for r in rows),
+          'reward_gap': sum(r['reward_gap'] for r in rows)
+                        / max(sum(r['gap_states'] for r in rows), 1),
+          'grasp_gap': sum(r['grasp_gap'] for r in rows)
+                       / max(sum(r['gap_states'] for r in rows), 1)}
 
 
 def main():
@@ -105,6 +161,8 @@ def main():
                       help='CEM iterations (the Table 3 runs use 3).')
   parser.add_argument('--steps', type=int, default=400)
   parser.add_argument('--workers', type=int, default=2)
+  parser.add_argument('--probe_skills', type=int, default=256,
+                      help='Prior draws per near step for the probe.')
   args = parser.parse_args()
   models = []
   for pair in args.models.split(','):
@@ -112,12 +170,13 @@ def main():
       parser.error(f'--models: expected name=checkpoint pairs, got {pair!r}.')
     models.append(tuple(pair.split('=', 1)))
   apls = [int(a) for a in args.actions_per_latent.split(',')]
-  for name in ('episodes', 'iterations', 'steps', 'workers'):
+  for name in ('episodes', 'iterations', 'steps', 'workers', 'probe_skills'):
     if getattr(args, name) < 1:
       parser.error(f'--{name}: expected >= 1, got {getattr(args, name)}.')
   if min(apls) < 1:
     parser.error(f'--actions_per_latent: expected >= 1 each, got {apls}.')
-  jobs = [(name, checkpoint, apl, args.task, e, args.iterations, args.steps)
+  jobs = [(name, checkpoint, apl, args.task, e, args.iterations, args.steps,
+           args.probe_skills)
           for name, checkpoint in models for apl in apls
           for e in range(args.episodes)]
   start = time.time()
@@ -135,8 +194,10 @@ def main():
         f'{args.iterations}; near = pinch within {100 * NEAR:.0f} cm of '
         f'{rewards.task_object(args.task)}, not yet lifted')
   print('| model | apl | episodes lifted | return | near steps | grip flips '
-        'per near step | near steps commanding close | lifted steps |')
-  print('|---|---|---|---|---|---|---|---|')
+        'per near step | near steps commanding close | lifted steps | '
+        'prior draws closing | reward gap, closing - other draws (steps) | '
+        'inward-grasp gap |')
+  print('|---|---|---|---|---|---|---|---|---|---|---|')
   summary = {}
   for name, _ in models:
     for apl in apls:
@@ -147,7 +208,9 @@ def main():
       print(f'| {name} | {apl} | {s["lifted_episodes"]} / {s["episodes"]} '
             f'| {s["return_mean"]:.1f}{se} | {s["near_steps"]} | '
             f'{s["flip_share"]:.3f} | {s["close_share"]:.2f} | '
-            f'{s["lifted_steps_mean"]:.0f} |')
+            f'{s["lifted_steps_mean"]:.0f} | {s["prior_close_share"]:.2f} | '
+            f'{s["reward_gap"]:+.3f} ({s["gap_states"]}) | '
+            f'{s["grasp_gap"]:+.2f} |')
   print(json.dumps({'bench': 'gripper_decisions', 'task': args.task,
                     'summary': summary, 'episodes': rows,
                     'seconds': round(time.time() - start, 1)}))
