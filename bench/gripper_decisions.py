@@ -50,7 +50,6 @@ def run_episode(job):
   name, checkpoint, apl, task, episode, iterations, steps, probe_skills = job
   from jumpy_acme import environment_loop  # pylint: disable=g-import-not-at-top
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.planning import acting  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.planning import config as config_lib  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.planning import models  # pylint: disable=g-import-not-at-top
@@ -58,7 +57,7 @@ def run_episode(job):
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
   from jumpy_acme.utils import loggers  # pylint: disable=g-import-not-at-top
   if (checkpoint, apl, task) not in _ACTORS:
-    model = skill_vae.load(checkpoint)
+    model = _model(checkpoint)
     plan = models.make_skill_planner(
         model, rewards.jax_reward(task),
         config_lib.PlannerConfig(iterations=iterations))
@@ -89,7 +88,16 @@ def run_episode(job):
           'first_lift': int(np.argmax(up)) if up.any() else None, **probe}
 
 
+_MODELS = {}
 _PROBES = {}
+
+
+def _model(checkpoint):
+  """One load per checkpoint and process, shared by actors and probes."""
+  from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
+  if checkpoint not in _MODELS:
+    _MODELS[checkpoint] = skill_vae.load(checkpoint)
+  return _MODELS[checkpoint]
 
 
 def _probe(checkpoint, task, states, skills, seed):
@@ -98,25 +106,22 @@ def _probe(checkpoint, task, states, skills, seed):
   reward and inward-grasp gaps (closing minus other draws)."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
-  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
   if (checkpoint, task, skills) not in _PROBES:
-    model = skill_vae.load(checkpoint)
+    model = _model(checkpoint)
     reward = jax.vmap(rewards.jax_reward(task))
-    grasp = layout.LAYOUT['grasp']
+    inward_grasp = jax.vmap(lambda s: rewards.is_inward_grasp(s, jnp))
 
     @jax.jit
     def probe(state, key):
       z = jax.random.normal(key, (skills, model.latent_size))
       close = jax.vmap(lambda z: model.decode_action(state, z))(z)[:, 4] > 0
       after = jax.vmap(lambda z: model.predict_next_state(state, z))(z)
-      inward = jnp.abs(after[:, grasp][:, 0] - rewards.INWARD_GRASP) < 0.5
-      return close, reward(after), inward
+      return close, reward(after), inward_grasp(after)
     _PROBES[checkpoint, task, skills] = probe
   probe = _PROBES[checkpoint, task, skills]
-  out = {'probe_states': len(states), 'prior_closes': 0.0,
-         'gap_states': 0, 'reward_gap': 0.0, 'grasp_gap': 0.0}
+  out = {'prior_closes': 0.0, 'gap_states': 0, 'reward_gap': 0.0,
+         'grasp_gap': 0.0}
   for i, state in enumerate(states):
     close, reward, inward = map(np.asarray, probe(
         jnp.asarray(state, jnp.float32), jax.random.PRNGKey(seed * 1000 + i)))
