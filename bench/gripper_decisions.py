@@ -135,6 +135,7 @@ def _probe(checkpoint, task, states, skills, seed):
 
 def summarise(rows):
   near = sum(r['near_steps'] for r in rows)
+  gap_states = sum(r['gap_states'] for r in rows)
   returns = np.array([r['return'] for r in rows])
   return {'episodes': len(rows),
           'lifted_episodes': sum(r['lifted'] for r in rows),
@@ -148,11 +149,10 @@ def summarise(rows):
                                               for r in rows])),
           'prior_close_share': sum(r['prior_closes'] for r in rows)
                                / max(near, 1),
-          'gap_states': sum(r['gap_states'] for r in rows),
+          'gap_states': gap_states,
           'reward_gap': sum(r['reward_gap'] for r in rows)
-                        / max(sum(r['gap_states'] for r in rows), 1),
-          'grasp_gap': sum(r['grasp_gap'] for r in rows)
-                       / max(sum(r['gap_states'] for r in rows), 1)}
+                        / max(gap_states, 1),
+          'grasp_gap': sum(r['grasp_gap'] for r in rows) / max(gap_states, 1)}
 
 
 def main():
