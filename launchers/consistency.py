@@ -48,6 +48,13 @@ _SEGMENT = flags.DEFINE_integer('segment', 10,
                                 'Steps between switches of control.')
 _SKILL_SHARE = flags.DEFINE_float('skill_share', 0.6,
                                   'Share of segments the decoder acts in.')
+_BRANCHES = flags.DEFINE_integer(
+    'branches', 0, '0: mixed control (the decoder acts in --skill_share of '
+    'the segments). N > 0: the base behaviours act throughout and, at every '
+    '--segment-th step with the pinch within 3 cm of an object it does not '
+    'hold, N prior '
+    'skills are each rolled out K steps from a saved copy of the simulator '
+    '(consistency.collect_branching_episode).')
 _MAX_STEPS = flags.DEFINE_integer('max_steps', 400, 'Steps per episode.')
 _VALID_SHARE = flags.DEFINE_float('valid_share', 0.15,
                                   'Share of episodes held out.')
@@ -76,6 +83,8 @@ def main(argv):
          _NUM_WORKERS.value)
   _check('skill_share', 0 < _SKILL_SHARE.value <= 1, 'a share in (0, 1]',
          _SKILL_SHARE.value)
+  _check('branches', _BRANCHES.value >= 0, 'an integer >= 0',
+         _BRANCHES.value)
   _check('valid_share', 0 < _VALID_SHARE.value < 1, 'a share in (0, 1)',
          _VALID_SHARE.value)
   _check('anchor_share', 0 < _ANCHOR_SHARE.value < 1, 'a share in (0, 1)',
@@ -85,7 +94,7 @@ def main(argv):
     model = model_lib.load(_CHECKPOINT.value)
   except (FileNotFoundError, ValueError) as e:
     raise app.UsageError(f'--checkpoint: {e}') from e
-  _check('segment', _SEGMENT.value % model.K == 0,
+  _check('segment', _BRANCHES.value or _SEGMENT.value % model.K == 0,
          f'a multiple of the model\'s K = {model.K}', _SEGMENT.value)
   os.makedirs(_DATA.value, exist_ok=True)
   episodes = list(range(_EPISODES.value))
@@ -98,8 +107,8 @@ def main(argv):
   if missing:
     # One episode per job: progress shows, and a crash loses one.
     jobs = [(_CHECKPOINT.value, _DATA.value, [e], _SEED.value,
-             _SEGMENT.value, _SKILL_SHARE.value, _MAX_STEPS.value)
-            for e in missing]
+             _SEGMENT.value, _SKILL_SHARE.value, _MAX_STEPS.value,
+             _BRANCHES.value) for e in missing]
     with multiprocessing.get_context('spawn').Pool(_NUM_WORKERS.value) as p:
       for n, _ in enumerate(p.imap_unordered(consistency.collect_worker,
                                              jobs), 1):
@@ -160,6 +169,7 @@ def main(argv):
           'valid_transitions': int(len(valid['z'])),
           'max_steps': _MAX_STEPS.value, 'segment': _SEGMENT.value,
           'skill_share': _SKILL_SHARE.value,
+          'branches': _BRANCHES.value,
           'steps': _STEPS.value, 'batch_size': _BATCH.value,
           'learning_rate': _LEARNING_RATE.value, 'seed': _SEED.value,
           'anchor_data': _ANCHOR_DATA.value,

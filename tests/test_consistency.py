@@ -92,6 +92,48 @@ def test_segment_must_hold_whole_skills():
     _episode(model, skill_share=1.0)
 
 
+def _branching(model, radius, branches=3, every=2, max_steps=10, seed=0):
+  """A branching episode and the states the schedule visited in it."""
+  from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
+  env = environments.make('reach_red', seed=seed, episode_length=max_steps)
+  actor = scripted_acting.BehaviourScheduleActor()
+  actor.reseed(seed)
+  visited = []
+  select = actor.select_action
+  actor.select_action = lambda obs: (visited.append(np.array(obs)),
+                                     select(obs))[1]
+  try:
+    out = consistency.collect_branching_episode(
+        model, env, actor, np.random.default_rng(seed),
+        jax.jit(model.decode_action), branches, every, radius, max_steps)
+  finally:
+    env.close()
+  return out, np.array(visited)
+
+
+def test_branches_leave_the_schedule_as_it_was():
+  model = phase1.tiny_model(
+      K=2, normalization=phase1.identity_normalization(_SCALE))
+  # radius 0: no state qualifies, so this is the schedule alone.
+  alone, schedule = _branching(model, radius=1e-9)
+  assert alone['z'].shape == (0, 4)
+  # radius 10 m: every state qualifies (nothing is held at the start), and
+  # at every 2nd one 3 skills roll out K = 2 steps from a saved simulator.
+  out, visited = _branching(model, radius=10.0)
+  np.testing.assert_array_equal(visited, schedule)  # Restored each time.
+  assert out['z'].shape == (3 * 5, 4)               # Steps 0, 2, ..., 8.
+  np.testing.assert_array_equal(out['observation'],
+                                np.repeat(schedule[0:10:2], 3, axis=0))
+  # Each branch has its own skill and moved the arm away from where the
+  # schedule went next.
+  assert len({tuple(z) for z in out['z']}) == 15
+  pinch = layout.LAYOUT['pinch_pose_pos']
+  assert np.all(np.linalg.norm(out['next_observation'][:, pinch] -
+                               out['observation'][:, pinch], axis=1) > 0)
+  with pytest.raises(ValueError, match='branches, every, radius'):
+    _branching(model, radius=10.0, branches=0)
+
+
 def _synthetic(model, sizes, rng):
   """Transition sets whose next state is one fixed function of z."""
   weights = rng.normal(size=(model.latent_size, 86))

@@ -97,6 +97,87 @@ def collect_episode(model, env, behaviour_actor, rng: np.random.Generator,
                                      np.float32).reshape(-1, size)}
 
 
+def before_grasp(state: np.ndarray, radius: float) -> bool:
+  """Whether the pinch is within `radius` m of an object's centre with no
+  inward grasp: a moment where a skill decides whether to grasp."""
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  L = layout.LAYOUT  # noqa: N806
+  pinch = state[L['pinch_pose_pos']]
+  return (not rewards.is_inward_grasp(state) and
+          any(np.linalg.norm(state[L[f'{c}_pose_pos']] - pinch) < radius
+              for c in layout.COLOURS))
+
+
+def collect_branching_episode(model, env, behaviour_actor,
+                              rng: np.random.Generator, decode,
+                              branches: int = 4, every: int = 5,
+                              radius: float = 0.03, max_steps: int = 400
+                              ) -> Dict[str, np.ndarray]:
+  """One episode of the base behaviours with skill branches at the moments
+  that decide a grasp (NOT jittable: steps the simulator).
+
+  The scripted schedule drives the whole episode. At every `every`-th step
+  whose pinch is within `radius` of an object it does not hold
+  (before_grasp), the simulator is saved and,
+  for each of `branches` prior skills z ~ N(0, I), the action decoder acts
+  K steps from the saved state; each branch gives a transition (s_t, z,
+  s_t+K), and the simulator is then put back, so the schedule goes on as if
+  nothing happened. Several skills from one state show the jumpy decoder
+  what z changes there (whether the fingers close on the object), which
+  mixed control (collect_episode) rarely samples: the planner's grasp
+  decisions are made at such states (docs/results.md, session 28).
+
+  Returns:
+    observation [T, S], z [T, Z], next_observation [T, S].
+  """
+  from dm_control.rl import control  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import environment as env_lib  # pylint: disable=g-import-not-at-top
+  K = model.K  # noqa: N806
+  if branches < 1 or every < 1 or not radius > 0:
+    raise ValueError('branches, every, radius: expected >= 1, >= 1, > 0; '
+                     f'got {branches}, {every}, {radius}.')
+  scene = env.scene
+  timestep = env.reset()
+  behaviour_actor.observe_first(timestep)
+  out = {name: [] for name in _ARRAYS}
+  obs = np.asarray(timestep.observation, np.float32)
+  near_steps = 0
+  for _ in range(max_steps):
+    if before_grasp(obs, radius):
+      near_steps += 1
+      if (near_steps - 1) % every == 0:
+        saved = scene.get_state()
+        for _ in range(branches):
+          z = rng.standard_normal(model.latent_size).astype(np.float32)
+          state = obs
+          try:
+            for _ in range(K):
+              scene.step(np.asarray(decode(state, z), np.float32))
+              state = env_lib.state_vector(scene.observe())
+          except control.PhysicsError:  # A diverging branch is dropped.
+            scene.set_state(saved)
+            continue
+          if np.all(np.isfinite(state)):
+            out['observation'].append(obs)
+            out['z'].append(z)
+            out['next_observation'].append(state)
+          scene.set_state(saved)
+    action = behaviour_actor.select_action(obs)
+    timestep = env.step(action)
+    behaviour_actor.observe(action, timestep)
+    obs = np.asarray(timestep.observation, np.float32)
+    if timestep.last():
+      break
+  size = model.config.state_size
+  return {
+      'observation': np.asarray(out['observation'], np.float32).reshape(
+          -1, size),
+      'z': np.asarray(out['z'], np.float32).reshape(-1, model.latent_size),
+      'next_observation': np.asarray(out['next_observation'],
+                                     np.float32).reshape(-1, size)}
+
+
 _WORKER: Dict[Any, Any] = {}  # Per process: the model, decoder, simulators.
 
 
@@ -104,13 +185,16 @@ def collect_worker(job) -> int:
   """Runs the job's episodes not yet on disk (a process body).
 
   job: (checkpoint, directory, episodes, seed, segment, skill_share,
-  max_steps). Episode e's objects, initial state, schedule and skills are
+  max_steps[, branches]): with branches > 0, collect_branching_episode
+  (branches skills at every `segment`-th near-object step) instead of
+  mixed control. Episode e's objects, initial state, schedule and skills are
   drawn from seed + EPISODE_SEED_OFFSET + e alone, whichever process runs
   it and whatever it ran before; a process keeps one simulator per object
   triplet it has met. Returns the number of episodes written.
   """
   (checkpoint, directory, episodes, seed, segment, skill_share,
-   max_steps) = job
+   max_steps) = job[:7]
+  branches = job[7] if len(job) > 7 else 0
   import jax  # pylint: disable=g-import-not-at-top
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.scripted import acting  # pylint: disable=g-import-not-at-top
@@ -137,8 +221,13 @@ def collect_worker(job) -> int:
     draws = np.random.default_rng(episode_seed)
     env.reseed(int(draws.integers(2**31)))
     behaviour_actor.reseed(int(draws.integers(2**31)))
-    arrays = collect_episode(model, env, behaviour_actor, draws, decode,
-                             segment, skill_share, max_steps)
+    if branches:
+      arrays = collect_branching_episode(model, env, behaviour_actor, draws,
+                                         decode, branches, segment,
+                                         max_steps=max_steps)
+    else:
+      arrays = collect_episode(model, env, behaviour_actor, draws, decode,
+                               segment, skill_share, max_steps)
     np.savez(path + '.tmp.npz', **arrays)
     os.replace(path + '.tmp.npz', path)  # Whole episodes only.
     written += 1
