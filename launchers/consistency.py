@@ -68,6 +68,34 @@ _ANCHOR_DATA = flags.DEFINE_string(
 _ANCHOR_SHARE = flags.DEFINE_float('anchor_share', 0.5,
                                    'Share of a batch from --anchor_data.')
 _LEARNING_RATE = flags.DEFINE_float('learning_rate', 1e-4, 'Adam step size.')
+_WEIGHTED = flags.DEFINE_list(
+    'weighted_parts', [], 'PART:WEIGHT pairs, PART a state part of '
+    'environments/rgb_stacking/layout.py (e.g. grasp:20,gripper_angle:20): '
+    'its dimensions\' squared errors count WEIGHT times in the finetuning '
+    'loss and in choosing the best step (others count once).')
+
+
+def _dim_weights(pairs):
+  """--weighted_parts as [86] weights (None when empty)."""
+  if not pairs:
+    return None
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  weights = np.ones(layout.STATE_SIZE, np.float32)
+  for pair in pairs:
+    part, _, value = pair.partition(':')
+    try:
+      weight = float(value)
+      weights[layout.LAYOUT[part]] = weight
+    except (KeyError, ValueError):
+      raise app.UsageError(
+          '--weighted_parts: expected PART:WEIGHT with PART one of '
+          f'{[name for name, _, _ in layout.PARTS]} and WEIGHT >= 0, got '
+          f'{pair!r}.') from None
+    if not weight >= 0:
+      raise app.UsageError(f'--weighted_parts: expected WEIGHT >= 0, got '
+                           f'{pair!r}.')
+  return weights
 
 
 def _check(name, ok, expected, got):
@@ -89,6 +117,7 @@ def main(argv):
          _VALID_SHARE.value)
   _check('anchor_share', 0 < _ANCHOR_SHARE.value < 1, 'a share in (0, 1)',
          _ANCHOR_SHARE.value)
+  dim_weights = _dim_weights(_WEIGHTED.value)  # Bad input fails first.
   from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
   try:
     model = model_lib.load(_CHECKPOINT.value)
@@ -143,7 +172,8 @@ def main(argv):
   tuned, history = consistency.finetune(
       model, train, valid, _STEPS.value, _BATCH.value,
       _LEARNING_RATE.value, seed=_SEED.value, anchor=anchor,
-      anchor_valid=anchor_valid, anchor_share=_ANCHOR_SHARE.value)
+      anchor_valid=anchor_valid, anchor_share=_ANCHOR_SHARE.value,
+      dim_weights=dim_weights)
   try:
     commit = subprocess.run(['git', 'rev-parse', 'HEAD'], check=True,
                             capture_output=True, text=True).stdout.strip()
@@ -170,6 +200,7 @@ def main(argv):
           'max_steps': _MAX_STEPS.value, 'segment': _SEGMENT.value,
           'skill_share': _SKILL_SHARE.value,
           'branches': _BRANCHES.value,
+          'weighted_parts': list(_WEIGHTED.value),
           'steps': _STEPS.value, 'batch_size': _BATCH.value,
           'learning_rate': _LEARNING_RATE.value, 'seed': _SEED.value,
           'anchor_data': _ANCHOR_DATA.value,

@@ -245,18 +245,21 @@ def load_episodes(directory: str, episodes: Sequence[int]
   return {name: np.concatenate(parts[name]) for name in _ARRAYS}
 
 
-def make_error_fn(model):
+def make_error_fn(model, dim_weights: Optional[np.ndarray] = None):
   """Jitted errors(params, s [B, S], z [B, Z], s_next [B, S]) ->
   (normalised squared error [B], predicted s_t+K [B, S]) of the jumpy
   decoder with `params` (the model's networks and statistics): compiled
-  once, reused as finetuning changes the parameters."""
+  once, reused as finetuning changes the parameters. dim_weights [S]
+  (default all 1) weights each dimension's squared error."""
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   networks, norm = model.networks, model.normalization
+  weights = (np.ones(model.config.state_size, np.float32)
+             if dim_weights is None else np.asarray(dim_weights, np.float32))
 
   def one(params, s, z, s_next):  # As losses.predict_next_state, Eq. 2.
     delta = networks.decode_jumpy(params, norm.standardise(s), z)
-    error = jnp.sum((delta - norm.normalise_delta(s_next - s)) ** 2)
+    error = jnp.sum(weights * (delta - norm.normalise_delta(s_next - s)) ** 2)
     return error, s + norm.denormalise_delta(delta)
   return jax.jit(jax.vmap(one, (None, 0, 0, 0)))
 
@@ -264,13 +267,16 @@ def make_error_fn(model):
 def jumpy_errors(model, transitions: Dict[str, np.ndarray],
                  batch: int = 4096, error_fn=None) -> Dict[str, float]:
   """The jumpy decoder's errors on transitions: the Eq. 2 state term
-  (normalised squared error, summed over dimensions) and the pinch
-  position's error in mm (s_t+K predicted against realised).
+  (normalised squared error, summed over dimensions), the pinch
+  position's error in mm (s_t+K predicted against realised), and of the
+  transitions where an inward grasp starts (none at s_t, one at s_t+K)
+  the share predicted ('grasp_onsets_predicted', NaN if none starts).
   `error_fn`: make_error_fn(model) (built here if None)."""
   from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
   error_fn = error_fn or make_error_fn(model)
   pinch = layout.LAYOUT['pinch_pose_pos']
-  sq, mm = [], []
+  sq, mm, onset, hit = [], [], [], []
   n = len(transitions['z'])
   for i in range(0, n, batch):
     s = transitions['observation'][i:i + batch]
@@ -280,9 +286,16 @@ def jumpy_errors(model, transitions: Dict[str, np.ndarray],
     sq.append(np.asarray(error))
     mm.append(1000 * np.linalg.norm(
         np.asarray(predicted)[:, pinch] - s_next[:, pinch], axis=-1))
+    onset.append(~rewards.is_inward_grasp(s.T) &
+                 rewards.is_inward_grasp(s_next.T))
+    hit.append(rewards.is_inward_grasp(np.asarray(predicted).T))
   sq, mm = np.concatenate(sq), np.concatenate(mm)
+  onset, hit = np.concatenate(onset), np.concatenate(hit)
   return {'state_error': float(sq.mean()), 'pinch_mm': float(mm.mean()),
-          'pinch_mm_median': float(np.median(mm)), 'transitions': int(n)}
+          'pinch_mm_median': float(np.median(mm)),
+          'grasp_onsets_predicted': (float(hit[onset].mean()) if onset.any()
+                                     else float('nan')),
+          'transitions': int(n)}
 
 
 def posterior_transitions(model, observations: np.ndarray,
@@ -305,9 +318,13 @@ def finetune(model, train: Dict[str, np.ndarray],
              learning_rate: float, seed: int = 0, eval_every: int = 250,
              log=print, anchor: Optional[Dict[str, np.ndarray]] = None,
              anchor_valid: Optional[Dict[str, np.ndarray]] = None,
-             anchor_share: float = 0.5):
+             anchor_share: float = 0.5,
+             dim_weights: Optional[np.ndarray] = None):
   """Trains the jumpy decoder on `train`; returns (the model at the best
   validation error, the history of validation errors).
+
+  dim_weights [S] (default all 1) weights each state dimension's squared
+  error, in the loss and in the errors the best step is chosen by.
 
   With `anchor` (phase-1 transitions, posterior_transitions), a share
   `anchor_share` of every batch comes from them, so the decoder keeps what
@@ -327,8 +344,17 @@ def finetune(model, train: Dict[str, np.ndarray],
     raise ValueError(f'anchor_share: expected a share in (0, 1), got '
                      f'{anchor_share}.')
   optimizer = optax.adam(learning_rate)
+  if dim_weights is not None:
+    dim_weights = np.asarray(dim_weights, np.float32)
+    if (dim_weights.shape != (model.config.state_size,)
+        or not np.all(dim_weights >= 0)):
+      raise ValueError(
+          f'dim_weights: expected {model.config.state_size} weights >= 0, '
+          f'got shape {dim_weights.shape} with minimum '
+          f'{dim_weights.min() if dim_weights.size else None}.')
   update = jax.jit(finetune_lib.make_finetune_update(
-      model, optimizer, 1.0, model.config.beta_s))
+      model, optimizer, 1.0, model.config.beta_s,
+      None if dim_weights is None else jnp.asarray(dim_weights)))
   state = finetune_lib.FinetuneState(
       model.params, optimizer.init(model.jumpy_decoder_params()),
       jnp.zeros((), jnp.int32))
@@ -336,7 +362,7 @@ def finetune(model, train: Dict[str, np.ndarray],
   from_anchor = (0 if anchor is None else
                  int(round(anchor_share * batch_size)))
 
-  error_fn = make_error_fn(model)
+  error_fn = make_error_fn(model, dim_weights)
 
   def errors_of(candidate):
     errors = jumpy_errors(candidate, valid, error_fn=error_fn)

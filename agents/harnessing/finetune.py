@@ -33,16 +33,21 @@ class FinetuneState(NamedTuple):
 
 def make_finetune_update(model: model_lib.SkillModel,
                          optimizer: optax.GradientTransformation,
-                         latent_scale: float, beta_s: float):
+                         latent_scale: float, beta_s: float,
+                         dim_weights: Optional[jax.Array] = None):
   """Pure update(state, transitions [B]) -> (state, metrics).
 
   `model` gives the networks and normalisation; the parameters are the
-  state's.
+  state's. dim_weights [S] (default all 1) weights each state dimension's
+  squared error: sum_d w_d (d_hat_d - d_d)^2.
 
   transitions: observation s_t [B, S], action u [B, Z] (z = latent_scale *
   u), next_observation s_t+K [B, S] (one skill step later).
   """
   networks, normalization = model.networks, model.normalization
+  if dim_weights is None:
+    dim_weights = jnp.ones((model.config.state_size,), jnp.float32)
+  chex.assert_shape(dim_weights, (model.config.state_size,))
 
   def loss_fn(decoder, params, transitions):
     params = model_lib.with_module_params(params, _DECODER, decoder)
@@ -52,7 +57,7 @@ def make_finetune_update(model: model_lib.SkillModel,
       predicted = networks.decode_jumpy(
           params, normalization.standardise(s_t), latent_scale * u)
       target = normalization.normalise_delta(s_tpk - s_t)
-      return jnp.sum((predicted - target) ** 2)
+      return jnp.sum(dim_weights * (predicted - target) ** 2)
     errors = jax.vmap(one)(transitions.observation, transitions.action,
                            transitions.next_observation)
     return beta_s * jnp.mean(errors), jnp.mean(errors)
