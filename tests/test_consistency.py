@@ -181,6 +181,60 @@ def test_finetuning_lowers_the_held_out_error_and_keeps_the_best_step():
     assert same == (name != model_lib.JUMPY_DECODER), name
 
 
+def test_weighted_parts_count_in_errors_and_only_they_are_fitted():
+  model = phase1.tiny_model()
+  rng = np.random.default_rng(1)
+  train, valid = _synthetic(model, (128, 32), rng)
+  weights = np.zeros(86, np.float32)
+  weights[layout.LAYOUT['grasp']] = 20.0
+  weights[layout.LAYOUT['pinch_pose_pos']] = 1.0
+  predicted = np.asarray(jax.vmap(model.predict_next_state)(
+      valid['observation'], valid['z']))
+  expected = np.mean(np.sum(
+      weights * (predicted - valid['next_observation']) ** 2, axis=1))
+  errors = consistency.jumpy_errors(
+      model, valid, error_fn=consistency.make_error_fn(model, weights))
+  np.testing.assert_allclose(errors['state_error'], expected, rtol=1e-4)
+  # Next states that differ only where the weight is 0 train the same
+  # decoder.
+  noisy = {k: v.copy() for k, v in train.items()}
+  free = weights == 0
+  noisy['next_observation'][:, free] += rng.normal(
+      size=(128, int(free.sum()))).astype(np.float32)
+  run = lambda data: consistency.finetune(
+      model, data, valid, steps=20, batch_size=16, learning_rate=1e-3,
+      eval_every=20, log=lambda line: None, dim_weights=weights)[1]
+  first, second = run(train), run(noisy)
+  np.testing.assert_allclose(first[-1]['state_error'],
+                             second[-1]['state_error'], rtol=1e-5)
+  assert first[-1]['state_error'] != first[0]['state_error']
+  with pytest.raises(ValueError, match='dim_weights: expected 86 weights'):
+    consistency.finetune(model, train, valid, steps=1, batch_size=4,
+                         learning_rate=1e-3, dim_weights=weights[:5])
+
+
+def test_grasp_onsets_predicted_counts_starts_of_inward_grasps():
+  model = phase1.tiny_model()
+  grasp = layout.LAYOUT['grasp'].start
+  _, valid = _synthetic(model, (1, 40), np.random.default_rng(2))
+  # No grasp at s_t (|g - 2| >= 0.5), close enough to one that the tiny
+  # model's small deltas predict one for some transitions.
+  valid['observation'][:, grasp] = np.tile(np.linspace(2.55, 3.6, 10), 4)
+  valid['next_observation'][:, grasp] = 1.0
+  valid['next_observation'][:10, grasp] = 2.0     # ... 10 inward at t+K.
+  valid['observation'][30:, grasp] = 2.0          # Held throughout: not
+  valid['next_observation'][30:, grasp] = 2.0     # onsets.
+  predicted = np.asarray(jax.vmap(model.predict_next_state)(
+      valid['observation'], valid['z']))[:, grasp]
+  expected = np.mean(np.abs(predicted[:10] - 2.0) < 0.5)
+  assert 0 < expected < 1, predicted[:10]  # Both kinds are counted.
+  got = consistency.jumpy_errors(model, valid)['grasp_onsets_predicted']
+  assert got == pytest.approx(expected)
+  valid['next_observation'][:10, grasp] = 1.0
+  assert np.isnan(consistency.jumpy_errors(
+      model, valid)['grasp_onsets_predicted'])
+
+
 def test_anchor_batches_keep_the_phase1_fit_in_view():
   model = phase1.tiny_model()
   rng = np.random.default_rng(1)
