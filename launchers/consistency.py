@@ -19,7 +19,11 @@ alone, the decoder forgets its phase-1 fit (docs/results.md, session 14):
 --anchor_data mixes phase-1 snippets, with their posterior skills, into
 every batch. The decoder at the best validation error is exported to
 --export with a manifest (command, source model, data, errors before and
-after).
+after). --branches=N collects at grasp moments instead: the base
+behaviours act throughout, and N prior skills are each rolled out from a
+saved copy of the simulator wherever the pinch is near an object it does
+not hold; --weighted_parts weights state parts (e.g. grasp:20) in the
+loss (docs/phase1.md, "Consistency finetuning").
 """
 
 import json
