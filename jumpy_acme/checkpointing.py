@@ -106,13 +106,17 @@ class CheckpointManager:
         **{CONFIG_ITEM: ocp.args.JsonRestore()}))[CONFIG_ITEM]
 
   def check_structure(self, saved_config: Mapping[str, Any]) -> None:
-    """Raises ValueError naming each structural field that differs."""
+    """Raises ValueError naming each structural field that differs. A field
+    the checkpoint lacks (written before the field existed) counts as the
+    config class's default, which that checkpoint was trained with."""
+    defaults = {f.name: f.default for f in dataclasses.fields(self._config)
+                if f.default is not dataclasses.MISSING}
+    saved = lambda name: saved_config.get(name, defaults.get(name))
     mismatched = [
-        f'{name}: checkpoint {saved_config.get(name)!r}, config '
+        f'{name}: checkpoint {saved(name)!r}, config '
         f'{getattr(self._config, name)!r}'
         for name in self._structural_fields
-        if _as_tuple(saved_config.get(name)) != _as_tuple(
-            getattr(self._config, name))]
+        if _as_tuple(saved(name)) != _as_tuple(getattr(self._config, name))]
     if mismatched:
       raise ValueError('checkpoint_dir: the checkpoint was written with '
                        'another model: ' + '; '.join(mismatched) + '.')

@@ -78,6 +78,10 @@ _DROPPED = flags.DEFINE_list(
 _DROPOUT = flags.DEFINE_float(
     'action_input_dropout', 0.0, 'Probability per training snippet that '
     'the --action_input_dropped parts are hidden from the action decoder.')
+_JUMPY_INPUT_ACTION = flags.DEFINE_bool(
+    'jumpy_input_action', False, 'Give the jumpy decoder the action '
+    'decoder\'s first action for (s_t, z) as an input besides phi(s_t) and '
+    'z (gradient stopped); the paper\'s decoder sees phi(s_t) and z only.')
 _NUM_DEVICES = flags.DEFINE_integer(
     'num_devices', 1, 'Local devices (GPUs, TPU cores) each batch is split '
     'over; parameters replicated, gradients averaged.')
@@ -114,6 +118,7 @@ def _config() -> skill_vae.SkillVAEConfig:
       action_input_dropped=phase1.state_indices(_DROPPED.value,
                                                 'action_input_dropped'),
       action_input_dropout=_DROPOUT.value,
+      jumpy_input_action=_JUMPY_INPUT_ACTION.value,
       checkpoint_every=_CHECKPOINT_EVERY.value)
 
 

@@ -298,3 +298,57 @@ def test_input_noise_and_free_bits_still_learn_the_known_structure():
   # Zero-error targets: a learner that ignored the data would sit near the
   # actions' variance, 2 dims x 1/3 x K = 2.0.
   assert metrics['action_l2'] < 0.2, metrics
+
+
+def test_jumpy_input_action_feeds_the_decoded_action_without_training_it():
+  """jumpy_input_action: the jumpy prediction depends on the action
+  decoder's output for (s_t, z), and the jumpy loss sends no gradient into
+  the action decoder; without it, the action decoder does not matter."""
+  from jumpy_acme.agents.skill_vae import model as model_lib
+  rng = np.random.default_rng(3)
+  states = jnp.asarray(rng.normal(size=(K + 1, S)), jnp.float32)
+  z = jnp.asarray(rng.normal(size=(4,)), jnp.float32)
+  for with_action in (True, False):
+    networks = skill_vae.make_networks(
+        _config(action_input_hidden=(2,), jumpy_input_action=with_action))
+    params = networks.init(jax.random.PRNGKey(0))
+    decoder = model_lib.module_params(params, 'action_decoder')
+    moved = model_lib.with_module_params(
+        params, 'action_decoder',
+        jax.tree_util.tree_map(lambda w: w + 0.5, decoder))
+    base = networks.decode_jumpy(params, states[0], z)
+    changed = np.abs(networks.decode_jumpy(moved, states[0], z) - base).max()
+    assert (changed > 1e-3) == with_action, (with_action, changed)
+    # Training predicts what acting predicts (posterior mean, no noise).
+    mean, _ = networks.encode(params, states)
+    np.testing.assert_allclose(
+        networks.forward(params, states, jnp.zeros((4,)))[3],
+        networks.decode_jumpy(params, states[0], mean), rtol=1e-5,
+        atol=1e-5 * float(np.abs(base).max()))
+    # The jumpy term's gradient reaches no action decoder parameter.
+    grads = jax.grad(lambda p, n=networks: jnp.sum(
+        n.decode_jumpy(p, states[0], z) ** 2))(params)
+    leaves = jax.tree_util.tree_leaves(
+        model_lib.module_params(grads, 'action_decoder'))
+    assert all(float(jnp.abs(g).max()) == 0.0 for g in leaves)
+  with pytest.raises(ValueError, match=r'jumpy_input_action: expected True '
+                     r'or False, got 1'):
+    _config(jumpy_input_action=1)
+
+
+def test_jumpy_input_action_is_part_of_the_checkpoint(tmp_path):
+  data = _synthetic(200)
+  learner = _learner(_config(jumpy_input_action=True), data,
+                     checkpoint_dir=str(tmp_path / 'c'))
+  learner.step()
+  learner.checkpoint()
+  with pytest.raises(ValueError, match=r'jumpy_input_action: checkpoint '
+                     r'True, config False'):
+    _learner(_config(), data, checkpoint_dir=str(tmp_path / 'c'))
+  # A checkpoint written before the field existed was trained without it.
+  manager = learner._manager  # pylint: disable=protected-access
+  saved = manager.saved_config(manager.latest_step())
+  del saved['jumpy_input_action']
+  with pytest.raises(ValueError, match=r'jumpy_input_action: checkpoint '
+                     r'False, config True'):
+    manager.check_structure(saved)

@@ -42,6 +42,12 @@ class SkillVAEConfig:
   action_input_dropped: Tuple[int, ...] = ()
   action_input_dropout: float = 0.0
 
+  # The jumpy decoder's input: phi(s_t) and z, and with this set also the
+  # action decoder's first action a_t = p(a | s_t, z) (its mean, gradient
+  # stopped), so that what the skill will do with the gripper is an input
+  # rather than something to relearn from z (docs/results.md, session 28).
+  jumpy_input_action: bool = False
+
   # Loss (Eq. 1-2): KL + beta_a * action L2 + beta_s * jumpy-state L2.
   beta_a: float = 100.0
   beta_s: float = 100.0
@@ -101,6 +107,9 @@ class SkillVAEConfig:
           'action_input_dropout: expected > 0 exactly when '
           f'action_input_dropped is set; got {self.action_input_dropout} '
           f'with action_input_dropped {dropped!r}.')
+    if not isinstance(self.jumpy_input_action, bool):
+      raise ValueError('jumpy_input_action: expected True or False, got '
+                       f'{self.jumpy_input_action!r}.')
     for name in ('beta_a', 'beta_s', 'free_bits', 'action_input_noise'):
       if getattr(self, name) < 0:
         raise ValueError(f'{name}: expected >= 0, got {getattr(self, name)}.')

@@ -32,7 +32,8 @@ from jumpy_acme.utils import sharding
 # Configuration fields a checkpoint must agree on to be restored.
 _STRUCTURAL_FIELDS = ('K', 'state_size', 'action_size', 'embed_sizes',
                       'conv_channels', 'encoder_sizes', 'latent_size',
-                      'decoder_sizes', 'action_input_hidden')
+                      'decoder_sizes', 'action_input_hidden',
+                      'jumpy_input_action')
 
 
 class TrainingState(NamedTuple):

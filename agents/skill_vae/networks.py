@@ -118,10 +118,20 @@ class SkillVAE(nn.Module):
     z = jnp.broadcast_to(z, features.shape[:-1] + z.shape[-1:])
     return self.action_decoder(jnp.concatenate([features, z], axis=-1))
 
+  def jumpy_input(self, state, features, z):
+    """The jumpy decoder's input for standardised s_t [S] with phi(s_t)
+    [F]: [phi(s_t), z], and with config.jumpy_input_action the action
+    decoder's a_t for (s_t, z) too, its gradient stopped so that the
+    jumpy loss does not train the policy."""
+    parts = [features, z]
+    if self.config.jumpy_input_action:
+      parts.append(jax.lax.stop_gradient(self.decode_actions(state, z)))
+    return jnp.concatenate(parts, axis=-1)
+
   def decode_jumpy(self, state, z):
     """[S] standardised s_t, z [Z] -> normalised delta [S]."""
     features = self.embedder(state)
-    return self.jumpy_decoder(jnp.concatenate([features, z], axis=-1))
+    return self.jumpy_decoder(self.jumpy_input(state, features, z))
 
   def forward(self, states, noise, input_noise=None, drop=None):
     """The training pass.
@@ -151,7 +161,7 @@ class SkillVAE(nn.Module):
     zs = jnp.broadcast_to(z, action_features.shape[:-1] + z.shape)
     actions = self.action_decoder(jnp.concatenate([action_features, zs],
                                                   axis=-1))
-    delta = self.jumpy_decoder(jnp.concatenate([features[0], z], axis=-1))
+    delta = self.jumpy_decoder(self.jumpy_input(states[0], features[0], z))
     return mean, std, actions, delta
 
   def __call__(self, states, noise):
