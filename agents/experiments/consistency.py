@@ -41,6 +41,18 @@ def episode_path(directory: str, episode: int) -> str:
   return os.path.join(directory, f'episode_{episode:05d}.npz')
 
 
+def _as_arrays(model, out: Dict[str, list]) -> Dict[str, np.ndarray]:
+  """Collected lists of (s_t, z, s_t+K) as float32 arrays [T, S], [T, Z],
+  [T, S] (T may be 0)."""
+  size = model.config.state_size
+  return {
+      'observation': np.asarray(out['observation'], np.float32).reshape(
+          -1, size),
+      'z': np.asarray(out['z'], np.float32).reshape(-1, model.latent_size),
+      'next_observation': np.asarray(out['next_observation'],
+                                     np.float32).reshape(-1, size)}
+
+
 def collect_episode(model, env, behaviour_actor, rng: np.random.Generator,
                     decode, segment: int = 10, skill_share: float = 0.6,
                     max_steps: int = 400) -> Dict[str, np.ndarray]:
@@ -88,13 +100,7 @@ def collect_episode(model, env, behaviour_actor, rng: np.random.Generator,
         break
     if timestep.last():
       break
-  size = model.config.state_size
-  return {
-      'observation': np.asarray(out['observation'], np.float32).reshape(
-          -1, size),
-      'z': np.asarray(out['z'], np.float32).reshape(-1, model.latent_size),
-      'next_observation': np.asarray(out['next_observation'],
-                                     np.float32).reshape(-1, size)}
+  return _as_arrays(model, out)
 
 
 def before_grasp(state: np.ndarray, radius: float) -> bool:
@@ -169,13 +175,7 @@ def collect_branching_episode(model, env, behaviour_actor,
     obs = np.asarray(timestep.observation, np.float32)
     if timestep.last():
       break
-  size = model.config.state_size
-  return {
-      'observation': np.asarray(out['observation'], np.float32).reshape(
-          -1, size),
-      'z': np.asarray(out['z'], np.float32).reshape(-1, model.latent_size),
-      'next_observation': np.asarray(out['next_observation'],
-                                     np.float32).reshape(-1, size)}
+  return _as_arrays(model, out)
 
 
 _WORKER: Dict[Any, Any] = {}  # Per process: the model, decoder, simulators.
