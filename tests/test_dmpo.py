@@ -70,7 +70,7 @@ class Reach(dm_env.Environment):
     return dm_env_specs.BoundedArray((), np.float32, 0.0, 1.0, 'discount')
 
 
-def _episode_return(env, actor) -> float:
+def _episode_return(env, actor, update: bool = True) -> float:
   timestep = env.reset()
   actor.observe_first(timestep)
   total = 0.0
@@ -78,7 +78,8 @@ def _episode_return(env, actor) -> float:
     action = actor.select_action(timestep.observation)
     timestep = env.step(action)
     actor.observe(action, timestep)
-    actor.update()
+    if update:
+      actor.update()
     total += float(timestep.reward)
   return total
 
@@ -628,11 +629,15 @@ def test_learns_to_reach_through_builder_and_reverb(reverb_server):
   before = evaluate()
   inserted = 0
   for _ in range(150):
-    _episode_return(env, actor)
+    # The actor fetches once per episode (its update period is 10 steps)
+    # and waits for the fetch: a background fetch that lands late under a
+    # loaded CPU would make what the actor collects depend on the load.
+    _episode_return(env, actor, update=False)
     inserted += 10
     if inserted >= config.min_replay_size:
       for _ in range(2):
         learner.step()
+    actor.update(wait=True)
   evaluator.update(wait=True)
   after = evaluate()
   # The published parameters are the learner's.
