@@ -16,6 +16,7 @@ leaves of `{name: tree}` flattened in jax.tree_util order.
 """
 
 import concurrent.futures
+import threading
 import time
 from typing import Any, List, Mapping, Optional, Sequence, Tuple
 
@@ -68,7 +69,12 @@ class VariablePublisher:
 class PeriodicVariableClient(core.VariableSource):
   """An actor's view of a variable source: fetches every `update_period`
   calls to update() (in a background thread, as Acme's VariableClient) and
-  keeps the newest trees. Subclasses say how to fetch (`_fetch`)."""
+  keeps the newest trees. Subclasses say how to fetch (`_fetch`).
+
+  The background fetch runs in a daemon thread: a fetch left waiting on a
+  server that has gone away (a learner that crashed, a test's server
+  stopped mid-fetch) cannot keep the actor's process from exiting.
+  """
 
   def __init__(self, names: Sequence[str], update_period: int = 1):
     if update_period < 1:
@@ -81,7 +87,6 @@ class PeriodicVariableClient(core.VariableSource):
     self._variables: Optional[dict] = None
     self._version: Optional[int] = None
     self._calls = 0
-    self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1)
     self._future: Optional[concurrent.futures.Future] = None
 
   @property
@@ -108,7 +113,19 @@ class PeriodicVariableClient(core.VariableSource):
     if wait:
       self.update_and_wait()
     elif self._future is None:
-      self._future = self._executor.submit(self._fetch)
+      self._future = self._start_fetch()
+
+  def _start_fetch(self) -> concurrent.futures.Future:
+    future = concurrent.futures.Future()
+
+    def run():
+      try:
+        future.set_result(self._fetch())
+      except BaseException as error:  # pylint: disable=broad-except
+        future.set_exception(error)
+
+    threading.Thread(target=run, name='variable-fetch', daemon=True).start()
+    return future
 
   def update_and_wait(self) -> None:
     """Fetches the newest variables now."""
@@ -149,8 +166,12 @@ class PeriodicVariableClient(core.VariableSource):
     """The version of the newest fetched variables (None before a fetch)."""
     return self._version
 
-  def close(self):
-    self._executor.shutdown(wait=True)
+  def close(self, timeout_s: Optional[float] = None):
+    """Waits (at most `timeout_s`, None: no limit) for a background fetch in
+    flight; its result is dropped."""
+    if self._future is not None:
+      concurrent.futures.wait([self._future], timeout=timeout_s)
+      self._future = None
 
 
 class FixedVariableSource(core.VariableSource):

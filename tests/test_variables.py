@@ -1,5 +1,8 @@
 """The variable store: a Flax parameter tree round-trips through Reverb."""
 
+import subprocess
+import sys
+import textwrap
 import time
 
 import flax.linen as nn
@@ -151,3 +154,30 @@ def test_a_fixed_source_gives_its_tree_under_every_name():
   policy, critic = client.get_variables(['policy', 'critic'])
   np.testing.assert_array_equal(policy['w'], [0.0, 1.0, 2.0])
   assert critic is policy
+
+
+def test_a_fetch_that_never_returns_does_not_block_exit():
+  """A background fetch stuck on a source that went away (a stopped Reverb
+  server) must not keep the actor's process alive at exit."""
+  script = textwrap.dedent('''
+      import threading
+      from jumpy_acme import variables
+
+      class Stuck(variables.core.VariableSource):
+        def __init__(self):
+          self.calls = 0
+        def get_variables(self, names):
+          self.calls += 1
+          if self.calls > 1:  # The first read answers; later ones hang.
+            threading.Event().wait()
+          return [0.0 for _ in names]
+
+      client = variables.SourceVariableClient(Stuck(), ['policy'])
+      client.latest('policy')
+      client.update()  # Starts a fetch that never returns.
+      print('done')
+      ''')
+  result = subprocess.run([sys.executable, '-c', script], capture_output=True,
+                          text=True, timeout=120, check=False)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.strip() == 'done'
