@@ -162,13 +162,13 @@ def collect_branching_episode(model, env, behaviour_actor,
               scene.step(np.asarray(decode(state, z), np.float32))
               state = env_lib.state_vector(scene.observe())
           except control.PhysicsError:  # A diverging branch is dropped.
+            state = None
+          finally:
             scene.set_state(saved)
-            continue
-          if np.all(np.isfinite(state)):
+          if state is not None and np.all(np.isfinite(state)):
             out['observation'].append(obs)
             out['z'].append(z)
             out['next_observation'].append(state)
-          scene.set_state(saved)
     action = behaviour_actor.select_action(obs)
     timestep = env.step(action)
     behaviour_actor.observe(action, timestep)
