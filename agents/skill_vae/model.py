@@ -18,6 +18,7 @@ import os
 from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple
 
 from absl import logging
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -119,23 +120,39 @@ class SkillModel:
     term depends on the state alone, so for the current state, which all N
     plans start from, the planner computes it once.
 
+    With config.jumpy_input_action the input is concat(phi(s), z, a), a the
+    action decoder's first action for (s, z) (networks.jumpy_input), and
+    W1 = [W1_phi; W1_z; W1_a]: `predict` adds W1_a^T a for each z.
+
     Returns:
       features(s [S]) -> [D1]: W1_phi^T phi(standardise(s)) + b1;
       predict(f [D1], s [S], z [Z]) -> s + denormalise(MLP(elu(f + W1_z^T
-      z))), equal to predict_next_state(s, z) when f = features(s).
+      z [+ W1_a^T a(s, z)]))), equal to predict_next_state(s, z) when
+      f = features(s).
     """
     decoder = module_params(self.params, JUMPY_DECODER)
     layers = [decoder[f'Dense_{i}'] for i in range(len(decoder))]
     embed_size = self.config.embed_sizes[-1]
+    latent_end = embed_size + self.config.latent_size
     first = layers[0]
-    w_phi, w_z = first['kernel'][:embed_size], first['kernel'][embed_size:]
+    w_phi = first['kernel'][:embed_size]
+    w_z = first['kernel'][embed_size:latent_end]
+    w_a = first['kernel'][latent_end:]
+    chex.assert_shape(w_a, (self.config.action_size
+                            if self.config.jumpy_input_action else 0, None))
     normalization = self.normalization
+    networks, params = self.networks, self.params
 
     def features(state):
       return self.embed(state) @ w_phi + first['bias']
 
     def predict(first_features, state, z):
-      x = activations.elu(first_features + z @ w_z)
+      pre = first_features + z @ w_z
+      if self.config.jumpy_input_action:
+        action = networks.decode_actions(params,
+                                         normalization.standardise(state), z)
+        pre = pre + action @ w_a
+      x = activations.elu(pre)
       for layer in layers[1:-1]:
         x = activations.elu(x @ layer['kernel'] + layer['bias'])
       delta = x @ layers[-1]['kernel'] + layers[-1]['bias']
