@@ -22,7 +22,8 @@ every batch. The decoder at the best validation error is exported to
 after). --branches=N collects at grasp moments instead: the base
 behaviours act throughout, and N prior skills are each rolled out from a
 saved copy of the simulator wherever the pinch is near an object it does
-not hold; --weighted_parts weights state parts (e.g. grasp:20) in the
+not hold (--branch_at=hold: wherever it holds one, to show what opening
+does; both: either); --weighted_parts weights state parts (e.g. grasp:20) in the
 loss (docs/phase1.md, "Consistency finetuning").
 """
 
@@ -59,6 +60,10 @@ _BRANCHES = flags.DEFINE_integer(
     'hold, N prior '
     'skills are each rolled out K steps from a saved copy of the simulator '
     '(consistency.collect_branching_episode).')
+_BRANCH_AT = flags.DEFINE_enum(
+    'branch_at', 'grasp', ['grasp', 'hold', 'both'], 'With --branches: '
+    'branch where the pinch is near an object it does not hold (grasp), '
+    'where it holds one (hold), or at either (both).')
 _MAX_STEPS = flags.DEFINE_integer('max_steps', 400, 'Steps per episode.')
 _VALID_SHARE = flags.DEFINE_float('valid_share', 0.15,
                                   'Share of episodes held out.')
@@ -107,6 +112,25 @@ def _check(name, ok, expected, got):
     raise app.UsageError(f'--{name}: expected {expected}, got {got!r}.')
 
 
+def _check_data_settings(directory, settings):
+  """Episodes in `directory` must all come from the same collection
+  settings: the first run writes them to settings.json, a later one that
+  differs is refused, naming the flag (a directory from before this file
+  existed gets it written)."""
+  path = os.path.join(directory, 'settings.json')
+  if os.path.exists(path):
+    with open(path) as f:
+      saved = json.load(f)
+    for name, value in settings.items():
+      was = saved.get(name, 'grasp' if name == 'branch_at' else None)
+      if was != value:
+        raise app.UsageError(
+            f'--{name}: the episodes in {directory} were collected with '
+            f'{was!r}, got {value!r} (use another --data).')
+  with open(path, 'w') as f:
+    json.dump(settings, f, indent=1)
+
+
 def main(argv):
   del argv
   _check('episodes', _EPISODES.value >= 2, 'an integer >= 2',
@@ -130,6 +154,11 @@ def main(argv):
   _check('segment', _BRANCHES.value or _SEGMENT.value % model.K == 0,
          f'a multiple of the model\'s K = {model.K}', _SEGMENT.value)
   os.makedirs(_DATA.value, exist_ok=True)
+  _check_data_settings(_DATA.value, {
+      'seed': _SEED.value, 'segment': _SEGMENT.value,
+      'max_steps': _MAX_STEPS.value, 'branches': _BRANCHES.value,
+      **({'branch_at': _BRANCH_AT.value} if _BRANCHES.value else
+         {'skill_share': _SKILL_SHARE.value})})
   episodes = list(range(_EPISODES.value))
   missing = [e for e in episodes if not os.path.exists(
       consistency.episode_path(_DATA.value, e))]
@@ -141,7 +170,7 @@ def main(argv):
     # One episode per job: progress shows, and a crash loses one.
     jobs = [(_CHECKPOINT.value, _DATA.value, [e], _SEED.value,
              _SEGMENT.value, _SKILL_SHARE.value, _MAX_STEPS.value,
-             _BRANCHES.value) for e in missing]
+             _BRANCHES.value, _BRANCH_AT.value) for e in missing]
     with multiprocessing.get_context('spawn').Pool(_NUM_WORKERS.value) as p:
       for n, _ in enumerate(p.imap_unordered(consistency.collect_worker,
                                              jobs), 1):
@@ -204,6 +233,7 @@ def main(argv):
           'max_steps': _MAX_STEPS.value, 'segment': _SEGMENT.value,
           'skill_share': _SKILL_SHARE.value,
           'branches': _BRANCHES.value,
+          'branch_at': _BRANCH_AT.value if _BRANCHES.value else None,
           'weighted_parts': list(_WEIGHTED.value),
           'steps': _STEPS.value, 'batch_size': _BATCH.value,
           'learning_rate': _LEARNING_RATE.value, 'seed': _SEED.value,

@@ -92,7 +92,8 @@ def test_segment_must_hold_whole_skills():
     _episode(model, skill_share=1.0)
 
 
-def _branching(model, radius, branches=3, every=2, max_steps=10, seed=0):
+def _branching(model, radius, branches=3, every=2, max_steps=10, seed=0,
+               moments='grasp'):
   """A branching episode and the states the schedule visited in it."""
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   env = environments.make('reach_red', seed=seed, episode_length=max_steps)
@@ -105,7 +106,8 @@ def _branching(model, radius, branches=3, every=2, max_steps=10, seed=0):
   try:
     out = consistency.collect_branching_episode(
         model, env, actor, np.random.default_rng(seed),
-        jax.jit(model.decode_action), branches, every, radius, max_steps)
+        jax.jit(model.decode_action), branches, every, radius, max_steps,
+        moments)
   finally:
     env.close()
   return out, np.array(visited)
@@ -132,6 +134,34 @@ def test_branches_leave_the_schedule_as_it_was():
                                out['observation'][:, pinch], axis=1) > 0)
   with pytest.raises(ValueError, match='branches, every, radius'):
     _branching(model, radius=10.0, branches=0)
+  # Nothing is held in the first 10 steps: no 'hold' moment; 'both' is
+  # then the 'grasp' moments.
+  held, _ = _branching(model, radius=10.0, moments='hold')
+  assert held['z'].shape == (0, 4)
+  both, _ = _branching(model, radius=10.0, moments='both')
+  np.testing.assert_array_equal(both['observation'], out['observation'])
+  with pytest.raises(ValueError, match=r"moments: expected one of \['both', "
+                     r"'grasp', 'hold'\], got 'held'"):
+    _branching(model, radius=10.0, moments='held')
+
+
+def test_holding_is_an_inward_grasp_near_an_object():
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  L = layout.LAYOUT  # noqa: N806
+  state = np.zeros(86, np.float32)
+  state[L['red_pose_pos']] = [0.0, 0.0, 0.1]
+  state[L['green_pose_pos']] = [0.3, 0.0, 0.1]
+  state[L['blue_pose_pos']] = [-0.3, 0.0, 0.1]
+  state[L['pinch_pose_pos']] = [0.0, 0.01, 0.1]  # 1 cm from red.
+  state[L['grasp']] = 0.0
+  assert not rewards.is_inward_grasp(state)
+  assert not consistency.holding(state, 0.03)
+  assert consistency.before_grasp(state, 0.03)
+  state[L['grasp']] = 2.0  # The sensor's inward-grasp reading.
+  assert rewards.is_inward_grasp(state)
+  assert consistency.holding(state, 0.03)
+  assert not consistency.before_grasp(state, 0.03)
+  assert not consistency.holding(state, 0.005)  # Too far from any object.
 
 
 def _synthetic(model, sizes, rng):
@@ -281,7 +311,8 @@ def test_launcher_collects_resumes_finetunes_and_exports(tmp_path):
                          capture_output=True, text=True, check=True)
   assert 'collecting 3.' in first.stdout
   assert sorted(os.listdir(tmp_path / 'data')) == [
-      'episode_00000.npz', 'episode_00001.npz', 'episode_00002.npz']
+      'episode_00000.npz', 'episode_00001.npz', 'episode_00002.npz',
+      'settings.json']
   with open(tmp_path / 'tuned' / 'manifest.json') as f:
     manifest = json.load(f)
   # 3 episodes of 10 transitions (20 steps, K = 2): one held out.
@@ -298,3 +329,9 @@ def test_launcher_collects_resumes_finetunes_and_exports(tmp_path):
   assert bad.returncode != 0
   assert "--segment: expected a multiple of the model's K = 2, got 3" in (
       bad.stderr)
+  # Episodes of another kind would mix into the same directory: refused.
+  mixed = subprocess.run(command + ['--branches=2', '--branch_at=hold'],
+                         capture_output=True, text=True)
+  assert mixed.returncode != 0
+  assert '--branches: the episodes in' in mixed.stderr
+  assert 'collected with 0, got 2' in mixed.stderr

@@ -115,24 +115,51 @@ def before_grasp(state: np.ndarray, radius: float) -> bool:
               for c in layout.COLOURS))
 
 
+def holding(state: np.ndarray, radius: float) -> bool:
+  """Whether an inward grasp holds an object within `radius` m of the
+  pinch: a moment where a skill decides whether to keep the object."""
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
+  L = layout.LAYOUT  # noqa: N806
+  pinch = state[L['pinch_pose_pos']]
+  return (bool(rewards.is_inward_grasp(state)) and
+          any(np.linalg.norm(state[L[f'{c}_pose_pos']] - pinch) < radius
+              for c in layout.COLOURS))
+
+
+# Where collect_branching_episode branches: moments -> predicate.
+BRANCH_MOMENTS = {
+    'grasp': before_grasp,
+    'hold': holding,
+    'both': lambda state, radius: (before_grasp(state, radius) or
+                                   holding(state, radius)),
+}
+
+
 def collect_branching_episode(model, env, behaviour_actor,
                               rng: np.random.Generator, decode,
                               branches: int = 4, every: int = 5,
-                              radius: float = 0.03, max_steps: int = 400
+                              radius: float = 0.03, max_steps: int = 400,
+                              moments: str = 'grasp'
                               ) -> Dict[str, np.ndarray]:
   """One episode of the base behaviours with skill branches at the moments
-  that decide a grasp (NOT jittable: steps the simulator).
+  that decide a grasp or a release (NOT jittable: steps the simulator).
 
   The scripted schedule drives the whole episode. At every `every`-th step
-  whose pinch is within `radius` of an object it does not hold
-  (before_grasp), the simulator is saved and,
+  that is one of the `moments` (BRANCH_MOMENTS: 'grasp', the pinch within
+  `radius` of an object it does not hold, before_grasp; 'hold', an object
+  held within `radius` of the pinch, holding; 'both'), the simulator is
+  saved and,
   for each of `branches` prior skills z ~ N(0, I), the action decoder acts
   K steps from the saved state; each branch gives a transition (s_t, z,
   s_t+K), and the simulator is then put back, so the schedule goes on as if
   nothing happened. Several skills from one state show the jumpy decoder
   what z changes there (whether the fingers close on the object), which
   mixed control (collect_episode) rarely samples: the planner's grasp
-  decisions are made at such states (docs/results.md, session 28).
+  decisions are made at such states (docs/results.md, session 28). At
+  'hold' moments they show what opening does to a held object, which the
+  base behaviours almost never do (31 of 31,243 reference snippets that
+  start holding start with an open command; session 29).
 
   Returns:
     observation [T, S], z [T, Z], next_observation [T, S].
@@ -143,6 +170,10 @@ def collect_branching_episode(model, env, behaviour_actor,
   if branches < 1 or every < 1 or not radius > 0:
     raise ValueError('branches, every, radius: expected >= 1, >= 1, > 0; '
                      f'got {branches}, {every}, {radius}.')
+  if moments not in BRANCH_MOMENTS:
+    raise ValueError(f'moments: expected one of {sorted(BRANCH_MOMENTS)}, '
+                     f'got {moments!r}.')
+  at_moment = BRANCH_MOMENTS[moments]
   scene = env.scene
   timestep = env.reset()
   behaviour_actor.observe_first(timestep)
@@ -150,7 +181,7 @@ def collect_branching_episode(model, env, behaviour_actor,
   obs = np.asarray(timestep.observation, np.float32)
   near_steps = 0
   for _ in range(max_steps):
-    if before_grasp(obs, radius):
+    if at_moment(obs, radius):
       near_steps += 1
       if (near_steps - 1) % every == 0:
         saved = scene.get_state()
@@ -185,8 +216,9 @@ def collect_worker(job) -> int:
   """Runs the job's episodes not yet on disk (a process body).
 
   job: (checkpoint, directory, episodes, seed, segment, skill_share,
-  max_steps[, branches]): with branches > 0, collect_branching_episode
-  (branches skills at every `segment`-th near-object step) instead of
+  max_steps[, branches[, moments]]): with branches > 0,
+  collect_branching_episode (branches skills at every `segment`-th step at
+  the `moments`, default 'grasp') instead of
   mixed control. Episode e's objects, initial state, schedule and skills are
   drawn from seed + EPISODE_SEED_OFFSET + e alone, whichever process runs
   it and whatever it ran before; a process keeps one simulator per object
@@ -195,6 +227,7 @@ def collect_worker(job) -> int:
   (checkpoint, directory, episodes, seed, segment, skill_share,
    max_steps) = job[:7]
   branches = job[7] if len(job) > 7 else 0
+  moments = job[8] if len(job) > 8 else 'grasp'
   import jax  # pylint: disable=g-import-not-at-top
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.scripted import acting  # pylint: disable=g-import-not-at-top
@@ -224,7 +257,8 @@ def collect_worker(job) -> int:
     if branches:
       arrays = collect_branching_episode(model, env, behaviour_actor, draws,
                                          decode, branches, segment,
-                                         max_steps=max_steps)
+                                         max_steps=max_steps,
+                                         moments=moments)
     else:
       arrays = collect_episode(model, env, behaviour_actor, draws, decode,
                                segment, skill_share, max_steps)
