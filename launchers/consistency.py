@@ -122,7 +122,7 @@ def _check_data_settings(directory, settings):
     with open(path) as f:
       saved = json.load(f)
     for name, value in settings.items():
-      was = saved.get(name, 'grasp' if name == 'branch_at' else None)
+      was = saved.get(name)
       if was != value:
         raise app.UsageError(
             f'--{name}: the episodes in {directory} were collected with '

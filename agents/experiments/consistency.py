@@ -103,28 +103,29 @@ def collect_episode(model, env, behaviour_actor, rng: np.random.Generator,
   return _as_arrays(model, out)
 
 
+def _near_an_object(state: np.ndarray, radius: float) -> bool:
+  """Whether the pinch is within `radius` m of an object's centre."""
+  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
+  L = layout.LAYOUT  # noqa: N806
+  pinch = state[L['pinch_pose_pos']]
+  return any(np.linalg.norm(state[L[f'{c}_pose_pos']] - pinch) < radius
+             for c in layout.COLOURS)
+
+
 def before_grasp(state: np.ndarray, radius: float) -> bool:
   """Whether the pinch is within `radius` m of an object's centre with no
   inward grasp: a moment where a skill decides whether to grasp."""
-  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
-  L = layout.LAYOUT  # noqa: N806
-  pinch = state[L['pinch_pose_pos']]
   return (not rewards.is_inward_grasp(state) and
-          any(np.linalg.norm(state[L[f'{c}_pose_pos']] - pinch) < radius
-              for c in layout.COLOURS))
+          _near_an_object(state, radius))
 
 
 def holding(state: np.ndarray, radius: float) -> bool:
   """Whether an inward grasp holds an object within `radius` m of the
   pinch: a moment where a skill decides whether to keep the object."""
-  from jumpy_acme.environments.rgb_stacking import layout  # pylint: disable=g-import-not-at-top
   from jumpy_acme.environments.rgb_stacking import rewards  # pylint: disable=g-import-not-at-top
-  L = layout.LAYOUT  # noqa: N806
-  pinch = state[L['pinch_pose_pos']]
   return (bool(rewards.is_inward_grasp(state)) and
-          any(np.linalg.norm(state[L[f'{c}_pose_pos']] - pinch) < radius
-              for c in layout.COLOURS))
+          _near_an_object(state, radius))
 
 
 # Where collect_branching_episode branches: moments -> predicate.
