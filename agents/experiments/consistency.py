@@ -128,12 +128,12 @@ def holding(state: np.ndarray, radius: float) -> bool:
           _near_an_object(state, radius))
 
 
-# Where collect_branching_episode branches: moments -> predicate.
+# Where collect_branching_episode branches: moments -> predicate ('both',
+# before_grasp or holding, is the pinch near an object whatever it holds).
 BRANCH_MOMENTS = {
     'grasp': before_grasp,
     'hold': holding,
-    'both': lambda state, radius: (before_grasp(state, radius) or
-                                   holding(state, radius)),
+    'both': _near_an_object,
 }
 
 
