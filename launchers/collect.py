@@ -62,6 +62,10 @@ _BEHAVIOURS = flags.DEFINE_list('behaviours', list(scripted.BEHAVIOURS),
                                 'Base behaviours to draw from.')
 _LINEAR_NOISE = flags.DEFINE_float('linear_noise', 0.01,
                                    'Velocity noise std (m/s).')
+_RELEASE_RATE = flags.DEFINE_float(
+    'release_rate', 0.0, 'Per carry step, the probability that a pick '
+    'behaviour opens its fingers on purpose and grasps again (data with '
+    "releases; 0: the paper's behaviours, which never let go mid-carry).")
 _TRIPLET = flags.DEFINE_enum('triplet', 'rgb_test_random',
                              list(scene_lib.TRIPLET_NAMES),
                              'Object triplet (drawn per actor when random).')
@@ -195,7 +199,7 @@ def main(argv):
   config = scripted.ScriptedConfig(
       segment_length=_SEGMENT_LENGTH.value,
       behaviours_per_episode=_BEHAVIOURS_PER_EPISODE.value,
-      linear_noise=_LINEAR_NOISE.value)
+      linear_noise=_LINEAR_NOISE.value, release_rate=_RELEASE_RATE.value)
   plan = collection.CollectionPlan.make(
       _NUM_EPISODES.value, _NUM_STEPS.value,
       config.behaviours_per_episode * config.segment_length)

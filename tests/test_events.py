@@ -44,11 +44,20 @@ def test_events_on_hand_built_snippets():
       _snippet(red_z=(0.11,) * 4, red_xy=(0.62, 0.0)),
       # 5: red 4 cm above blue but 5 cm off horizontally: not above.
       _snippet(red_z=(0.11,) * 4, red_xy=(0.65, 0.0)),
+      # 6: held at t, let go at t+2: a release.
+      _snippet(grasp=(2, 2, 1, 1), blue=far_blue),
+      # 7: the grasp starts only at t+1: an onset, not a release.
+      _snippet(grasp=(1, 2, 2, 1), blue=far_blue),
   ])
   flags = events.snippet_events(snippets)
-  np.testing.assert_array_equal(flags['grasp_onset'], [0, 1, 0, 0, 0, 0])
-  np.testing.assert_array_equal(flags['object_lifted'], [0, 0, 1, 0, 0, 0])
-  np.testing.assert_array_equal(flags['red_above_other'], [0, 0, 0, 0, 1, 0])
+  np.testing.assert_array_equal(flags['grasp_onset'],
+                                [0, 1, 0, 0, 0, 0, 0, 1])
+  np.testing.assert_array_equal(flags['grasp_release'],
+                                [0, 0, 0, 0, 0, 0, 1, 0])
+  np.testing.assert_array_equal(flags['object_lifted'],
+                                [0, 0, 1, 0, 0, 0, 0, 0])
+  np.testing.assert_array_equal(flags['red_above_other'],
+                                [0, 0, 0, 0, 1, 0, 0, 0])
   # The pinch (at the origin here) is far from every object.
   assert not any(flags[f'pinch_at_{c}'].any() for c in ('red', 'green',
                                                          'blue'))

@@ -230,3 +230,36 @@ def test_closing_presses_low_objects_down_and_keeps_clear_of_tall_tops(
   assert pick.phase == 'approach'
   pick._go('close', state)
   np.testing.assert_allclose(pick._hold[2], hold, atol=1e-3)
+
+
+def test_release_rate_opens_a_held_object_and_grasps_it_again(env):
+  # Data with releases (collect.py --release_rate): the carry opens the
+  # fingers on purpose, the object drops, and the behaviour picks it again.
+  state = _scene(env, pinch=(0.6, 0.0, 0.16), red=(0.6, 0.0, 0.076),
+                 red_quat=_yawed(0.5))
+  config = behaviours.noise_free(
+      behaviours.config_lib.ScriptedConfig(release_rate=0.05))
+  pick = behaviours.make_behaviour('lift_red', config, seed=1)
+  held = []
+  phases = []
+  for _ in range(300):
+    action = pick(state)
+    phases.append(pick.phase)
+    if pick.phase == 'drop':
+      assert action[4] == behaviours.OPEN
+    state = env.step(action).observation
+    held.append(bool(state[L['grasp']][0] == 2 and
+                     state[L['gripper_angle']][0] < behaviours.FINGERS_SHUT))
+  assert 'drop' in phases
+  first_drop = phases.index('drop')
+  # Held before the drop, let go after it, and held again later.
+  assert held[first_drop - 1]
+  gone = held.index(False, first_drop)
+  assert gone - first_drop < 20, gone - first_drop
+  assert True in held[gone:], 'never grasped again after the release'
+
+
+def test_release_rate_is_a_probability():
+  with pytest.raises(ValueError, match=r'release_rate: expected a '
+                     r'probability in \[0, 1\], got 1.5'):
+    behaviours.config_lib.ScriptedConfig(release_rate=1.5)

@@ -465,7 +465,10 @@ class PickAndCarry(Behaviour):
   straight to the goal once that line clears the other objects) and hold
   there. A miss (the fingers shut on nothing) retreats with the fingers
   opening and tries the other grasp axis; a grasp lost while carrying
-  retreats and grasps again. lift_red, red_hover_blue and the evaluation
+  retreats and grasps again. With config.release_rate > 0, each carry step
+  may open the fingers on purpose (phase 'drop': the pinch stays, the
+  object falls), then retreat and grasp again: data in which a held object
+  is let go. lift_red, red_hover_blue and the evaluation
   tasks' controllers are this with different goals; a segment that starts
   holding the object carries it.
   """
@@ -510,6 +513,9 @@ class PickAndCarry(Behaviour):
     elif phase == 'carry':
       self._lost = 0
       self._held_angle = float(state[L['gripper_angle']][0])
+    elif phase == 'drop':
+      self._lost = 0
+      self._hold = pinch.copy()
     elif phase == 'approach':
       self._blocked = self._stopped = 0
       if previous != 'retreat':
@@ -666,8 +672,23 @@ class PickAndCarry(Behaviour):
     if self._lost_grasp(state):
       self._go('retreat', state)
       return self._retreat(state)
+    # No draw at rate 0: the noise stream, and so the data, stay as before.
+    if (self.config.release_rate > 0 and
+        self._rng.random() < self.config.release_rate):
+      self._go('drop', state)
+      return self._drop(state)
     target = self._carry_target(state, self._goal(state))
     return self._move(state, target, CLOSE, speed=self.config.carry_speed)
+
+
+  def _drop(self, state):
+    # Open where the pinch is until the grasp has been gone for 3 steps
+    # (at most 20 steps), then retreat and grasp again along the same axis.
+    gone = self._lost_grasp(state)
+    if gone or self._steps > 20:
+      self._go('retreat', state)
+      return self._retreat(state)
+    return self._move(state, self._hold, OPEN)
 
 
 class Stack(PickAndCarry):

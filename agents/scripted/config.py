@@ -58,6 +58,12 @@ class ScriptedConfig:
   # linear part, rad/s for the rotation about the vertical axis.
   linear_noise: float = 0.01
   rotation_noise: float = 0.1
+  # Releases for the data (issue [skills-that-steer]): each step of a carry,
+  # the fingers open with this probability (the object drops), and the
+  # behaviour then retreats and grasps again. 0: never (the paper's
+  # behaviours, which never let go mid-carry; the default). Evaluation
+  # controllers and ceilings keep 0.
+  release_rate: float = 0.0
   # Each episode: behaviours drawn at random, each run for segment_length.
   behaviours_per_episode: int = 2
   segment_length: int = 200
@@ -76,6 +82,9 @@ class ScriptedConfig:
       value = getattr(self, name)
       if not value >= 0:
         raise ValueError(f'{name}: expected >= 0, got {value}.')
+    if not 0.0 <= self.release_rate <= 1.0:
+      raise ValueError('release_rate: expected a probability in [0, 1], got '
+                       f'{self.release_rate}.')
     for name in ('carry_speed', 'place_speed'):
       value = getattr(self, name)
       if value > 0.07:

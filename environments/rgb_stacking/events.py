@@ -34,6 +34,15 @@ def grasp_onset(observations: np.ndarray) -> np.ndarray:
   return (~inward[:, :-1] & inward[:, 1:]).any(axis=1)
 
 
+def grasp_release(observations: np.ndarray) -> np.ndarray:
+  """A snippet that starts with an inward grasp and has one state without
+  it: what a skill that opens the fingers (or drops the object) does to a
+  held object. The paper's base behaviours almost never let go mid-carry
+  (docs/data.md); collect.py --release_rate adds such moments."""
+  inward = _inward(observations)
+  return inward[:, 0] & ~inward[:, 1:].all(axis=1)
+
+
 def object_lifted(observations: np.ndarray) -> np.ndarray:
   """Some state holds an inward grasp with an object above the lift start
   (z > 0.1048, where the lift reward begins)."""
@@ -71,6 +80,7 @@ def pinch_at(colour: str) -> Callable[[np.ndarray], np.ndarray]:
 
 EVENTS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     'grasp_onset': grasp_onset,
+    'grasp_release': grasp_release,
     'object_lifted': object_lifted,
     'red_above_other': red_above_other,
     **{f'pinch_at_{colour}': pinch_at(colour)
