@@ -68,11 +68,18 @@ def main():
   parser.add_argument('--episodes', type=int, default=4)
   parser.add_argument('--steps', type=int, default=200)
   parser.add_argument('--seed', type=int, default=0)
+  parser.add_argument('--heldout_fraction', type=float, default=0.0,
+                      help='If > 0, draw states only from the episodes '
+                      'train_phase1 held out with this --heldout_fraction '
+                      'and --seed (0: the whole dataset).')
   parser.add_argument('--plot', default=None, help='PNG path.')
   args = parser.parse_args()
   for name in ('states', 'skills', 'episodes', 'steps'):
     if getattr(args, name) < 1:
       parser.error(f'--{name}: expected >= 1, got {getattr(args, name)}.')
+  if not 0.0 <= args.heldout_fraction < 1.0:
+    parser.error('--heldout_fraction: expected in [0, 1), got '
+                 f'{args.heldout_fraction}.')
   from jumpy_acme import dataset_files  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents import skill_vae  # pylint: disable=g-import-not-at-top
   from jumpy_acme.agents.experiments import phase1_diagnostics as diag  # pylint: disable=g-import-not-at-top
@@ -83,6 +90,11 @@ def main():
     parser.error(f'--dataset: its K={dataset.K} is smaller than the '
                  f"model's K={model.K}.")
   data = dataset.with_K(model.K) if model.K < dataset.K else dataset
+  if args.heldout_fraction > 0:
+    heldout = diag.heldout_episodes(dataset.extras['episode'][:, 0],
+                                    args.heldout_fraction, args.seed)
+    data = data.select(np.flatnonzero(np.isin(
+        data.extras['episode'][:, 0], heldout)))
   rng = np.random.default_rng(args.seed)
   rows = rng.choice(len(data), size=min(args.states, len(data)),
                     replace=False)
@@ -104,6 +116,11 @@ def main():
   control['grip_changes_with_z'] = uniform['grip_changes_with_z']
   control['action_spread'] = uniform['action_spread']
   control['states'] = uniform['states']
+  held_rows = np.flatnonzero(diag.holding_an_object(data.observations[:, 0]))
+  held_rows = rng.choice(held_rows, size=min(args.states, len(held_rows)),
+                         replace=False)
+  held = diag.held_openings(model, data.observations[held_rows, 0],
+                            args.skills, args.seed)
   data_motion = diag.data_motion(data.observations, data.actions)
   random_hl = _random_hl_motion(args.checkpoint, args.episodes, args.steps,
                                 args.seed)
@@ -128,6 +145,14 @@ def main():
     print(f'near an object, {100 * close:.0f} % of prior z command a close '
           f'(the data\'s own action, at the same states: '
           f'{100 * control["data_close_share_near_an_object"]:.0f} %)')
+  if held['open_share'] is not None:
+    def share(value):
+      return 'n/a' if value is None else f'{100 * value:.0f} %'
+    print(f'holding an object ({held["held_states"]} states): '
+          f'{share(held["open_share"])} of prior z open the gripper; the '
+          'jumpy model keeps the grasp after '
+          f'{share(held["kept_when_opening"])} of those (after '
+          f'{share(held["kept_when_closing"])} of the closing ones)')
   print(f'| per {k} steps | data | Random-HL (skill held {k} steps) |')
   print('|---|---|---|')
   print(f'| median pinch motion (mm) | '
@@ -161,7 +186,8 @@ def main():
     fig.tight_layout()
     fig.savefig(args.plot, dpi=120)
     plt.close(fig)
-  print(json.dumps({'controllability': control, 'data': data_motion,
+  print(json.dumps({'controllability': control, 'held_openings': held,
+                    'data': data_motion,
                     'random_hl': random_hl,
                     'motion_ratio_random_hl_to_data': ratio,
                     'mean_motion_ratio_random_hl_to_data': mean_ratio,

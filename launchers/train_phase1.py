@@ -123,12 +123,10 @@ def _config() -> skill_vae.SkillVAEConfig:
 
 
 def _split(dataset, fraction, seed):
-  episodes = np.unique(dataset.extras['episode'][:, 0])
-  rng = np.random.default_rng(seed)
-  heldout = rng.choice(episodes, size=max(1, int(len(episodes) * fraction)),
-                       replace=False)
+  heldout = diagnostics.heldout_episodes(dataset.extras['episode'][:, 0],
+                                         fraction, seed)
   is_heldout = np.isin(dataset.extras['episode'][:, 0], heldout)
-  return (dataset.select(np.flatnonzero(~is_heldout)), sorted(heldout))
+  return dataset.select(np.flatnonzero(~is_heldout)), heldout
 
 
 def _dataset_action_spec(dataset):
@@ -187,18 +185,28 @@ def _train_from_dataset(config, log_dir):
   heldout_states = heldout_states[::max(1, len(heldout_states) // 200)]
   control = (diagnostics.controllability(model, heldout_states)
              if len(heldout_states) else None)
+  # What the model says opening does to a held object, at every held-out
+  # state that holds one (at most 300).
+  all_states = np.concatenate([t['states'] for t in trajs])
+  held = all_states[diagnostics.holding_an_object(all_states)]
+  held_openings = diagnostics.held_openings(
+      model, held[::max(1, len(held) // 300)])
   text = diagnostics.table(jumpy, baseline)
   print(text)
   print('action decoder RMSE on held-out actions:', actions)
   print('controllability (decoded actions over prior z at held-out '
         'states):', json.dumps(control))
+  print('prior z at held-out states holding an object:',
+        json.dumps(held_openings))
   diagnostics.plot(jumpy, baseline, os.path.join(log_dir, 'rollouts.png'),
                    f'K={config.K} chained predictions, held-out episodes')
   with open(os.path.join(log_dir, 'diagnostics.md'), 'w') as f:
     f.write(text + '\n\naction RMSE: ' + json.dumps(actions) + '\n'
-            '\ncontrollability: ' + json.dumps(control) + '\n')
+            '\ncontrollability: ' + json.dumps(control) + '\n'
+            '\nheld_openings: ' + json.dumps(held_openings) + '\n')
   summary.update(rollout=jumpy, baseline_rollout=baseline,
-                 action_rmse=actions, controllability=control)
+                 action_rmse=actions, controllability=control,
+                 held_openings=held_openings)
   with open(os.path.join(log_dir, 'summary.json'), 'w') as f:
     json.dump(summary, f, indent=1)
   print(json.dumps({k: summary[k] for k in ('training_snippets',

@@ -140,3 +140,51 @@ def test_data_motion_by_hand():
   assert motion['pinch_motion_median'] == pytest.approx(0.025)  # median not.
   assert motion['pinch_motion_mean'] == pytest.approx(0.065)
   assert motion['closes_share'] == 0.25
+
+
+def test_held_openings_reads_the_decoders_at_held_states_only():
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.agents.skill_vae import model as model_lib  # pylint: disable=g-import-not-at-top
+  from jumpy_acme.testing import phase1  # pylint: disable=g-import-not-at-top
+  L = layout.LAYOUT  # noqa: N806
+  model = phase1.tiny_model(normalization=phase1.identity_normalization(
+      np.array([0.07, 0.07, 0.07, 1.0, 255.0])))
+  states = np.random.default_rng(1).normal(size=(5, 86)).astype(np.float32)
+  states[:, L['grasp']] = 1.0
+  # States 0-2 hold red (inward grasp, pinch on it); 3 has the grasp but
+  # the pinch far away; 4 is near red without a grasp.
+  states[:3, L['grasp']] = 2.0
+  states[[0, 1, 2, 4], L['red_pose_pos']] = states[[0, 1, 2, 4],
+                                                   L['pinch_pose_pos']]
+  states[3, L['red_pose_pos']] = states[3, L['pinch_pose_pos']] + 0.5
+
+  def constant(module, last_bias):
+    """The module with zero kernels: its output is last_bias for any z."""
+    flat = jax.tree_util.tree_map_with_path(
+        lambda path, x: jnp.zeros_like(x) if 'kernel' in str(path) else x,
+        model_lib.module_params(model.params, module))
+    last = max(flat, key=lambda name: int(name.split('_')[-1]))
+    flat[last]['bias'] = last_bias(flat[last]['bias'])
+    return flat
+
+  def with_decoders(grip, grasp_delta):
+    params = model_lib.with_module_params(
+        model.params, 'action_decoder',
+        constant('action_decoder', lambda b: b.at[4].set(grip)))
+    params = model_lib.with_module_params(
+        params, 'jumpy_decoder', constant(
+            'jumpy_decoder', lambda b: jnp.zeros_like(b).at[
+                L['grasp'].start].set(grasp_delta)))
+    return model.replace(params=params)
+
+  # Every draw opens and the model says the grasp stays: the blind spot.
+  blind = diagnostics.held_openings(with_decoders(-0.5, 0.0), states, 16)
+  assert blind == {'held_states': 3, 'open_share': 1.0,
+                   'kept_when_opening': 1.0, 'kept_when_closing': None}
+  # Every draw closes; the model drops the grasp sensor by 1 (to 'none').
+  dropped = diagnostics.held_openings(with_decoders(0.5, -1.0), states, 16)
+  assert dropped == {'held_states': 3, 'open_share': 0.0,
+                     'kept_when_opening': None, 'kept_when_closing': 0.0}
+  none = diagnostics.held_openings(model, states[3:], 16)
+  assert none['held_states'] == 0 and none['open_share'] is None

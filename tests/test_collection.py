@@ -213,8 +213,8 @@ def test_collect_launcher_end_to_end_and_ctrl_c(tmp_path):
   assert dataset.manifest['metadata']['num_actors'] == 1
   # The manifest counts the rare moments (environments.rgb_stacking.events).
   assert set(dataset.manifest['events']) == {
-      'grasp_onset', 'grasp_release', 'object_lifted', 'red_above_other', 'pinch_at_red',
-      'pinch_at_green', 'pinch_at_blue'}
+      'grasp_onset', 'grasp_release', 'object_lifted', 'red_above_other',
+      'pinch_at_red', 'pinch_at_green', 'pinch_at_blue'}
   for event in dataset.manifest['events'].values():
     assert 0 <= event['count'] <= summary['items']
     assert event['fraction'] == pytest.approx(event['count'] /

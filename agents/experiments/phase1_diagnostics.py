@@ -17,12 +17,23 @@ import numpy as np
 from jumpy_acme.agents.skill_vae import model as model_lib
 from jumpy_acme.environments.rgb_stacking import events
 from jumpy_acme.environments.rgb_stacking import layout
+from jumpy_acme.environments.rgb_stacking import rewards
 from jumpy_acme.utils import plotting
 
 GROUPS = ('arm', 'gripper', 'red', 'green', 'blue')
 # Positions alone (metres): the most readable error.
 POSITIONS = ('pinch_pose_pos', 'red_pose_pos', 'green_pose_pos',
              'blue_pose_pos')
+
+
+def heldout_episodes(episode_ids: np.ndarray, fraction: float, seed: int
+                     ) -> List[int]:
+  """The episodes train_phase1 holds out: `fraction` of the distinct ids
+  (at least one), drawn with `seed` (its --heldout_fraction, --seed)."""
+  episodes = np.unique(np.asarray(episode_ids))
+  rng = np.random.default_rng(seed)
+  return sorted(int(e) for e in rng.choice(
+      episodes, size=max(1, int(len(episodes) * fraction)), replace=False))
 
 
 def trajectories(dataset, episodes: Sequence[int]
@@ -221,6 +232,56 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
           float(np.mean((grip[near] > 0).mean(axis=1))) if near.any()
           else None),
   }
+
+
+def holding_an_object(states: np.ndarray) -> np.ndarray:
+  """[n] bool: an inward grasp with the pinch near an object's centre."""
+  inward = np.abs(states[:, layout.LAYOUT['grasp']][:, 0] -
+                  rewards.INWARD_GRASP) < 0.5
+  return inward & near_an_object(states)
+
+
+def held_openings(model: model_lib.SkillModel, states: np.ndarray,
+                  num_skills: int = 256, seed: int = 0) -> Dict[str, Any]:
+  """What the jumpy model says opening does to a held object.
+
+  At states holding an object (`holding_an_object`), for num_skills prior
+  draws z ~ N(0, I): whether the decoded first action opens the gripper
+  (grip <= 0), and whether the jumpy model's s_t+K (its mean) still has an
+  inward grasp (the grasp sensor within 0.5 of INWARD_GRASP). A planner
+  that trusts a model which keeps the object after opening sees no cost in
+  skills that drop it (docs/results.md, sessions 27-30).
+
+  Returns the number of held states, the share of draws that open
+  (averaged over states), and the share predicted to keep the grasp among
+  the opening draws and among the closing ones (pooled over states; None
+  where there are none).
+  """
+  states = np.asarray(states, np.float32)
+  held = states[holding_an_object(states)]
+  result = {'held_states': int(len(held)), 'open_share': None,
+            'kept_when_opening': None, 'kept_when_closing': None}
+  if not len(held):
+    return result
+  zs = jax.random.normal(jax.random.PRNGKey(seed),
+                         (num_skills, model.latent_size))
+  grasp = layout.LAYOUT['grasp']
+
+  @jax.jit
+  def outcome(state):
+    grip = jax.vmap(lambda z: model.decode_action(state, z))(zs)[:, -1]
+    after = jax.vmap(lambda z: model.predict_next_state(state, z))(zs)
+    return grip, jnp.abs(after[:, grasp][:, 0] - rewards.INWARD_GRASP) < 0.5
+
+  grips, kept = map(np.stack, zip(*[
+      [np.asarray(x) for x in outcome(jnp.asarray(s))] for s in held]))
+  opening = grips <= 0
+  result['open_share'] = float(opening.mean())
+  if opening.any():
+    result['kept_when_opening'] = float(kept[opening].mean())
+  if (~opening).any():
+    result['kept_when_closing'] = float(kept[~opening].mean())
+  return result
 
 
 def data_motion(observations: np.ndarray, actions: np.ndarray
