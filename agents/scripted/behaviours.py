@@ -680,7 +680,6 @@ class PickAndCarry(Behaviour):
     target = self._carry_target(state, self._goal(state))
     return self._move(state, target, CLOSE, speed=self.config.carry_speed)
 
-
   def _drop(self, state):
     # Open where the pinch is until the grasp has been gone for 3 steps
     # (at most 20 steps), then retreat and grasp again along the same axis.
