@@ -181,13 +181,12 @@ def _train_from_dataset(config, log_dir):
     baseline = diagnostics.rollout_errors(skill_vae.load(_BASELINE.value),
                                           trajs, spans)
   actions = diagnostics.action_errors(model, trajs)
-  heldout_states = np.concatenate([t['states'] for t in trajs])
-  heldout_states = heldout_states[::max(1, len(heldout_states) // 200)]
+  all_states = np.concatenate([t['states'] for t in trajs])
+  heldout_states = all_states[::max(1, len(all_states) // 200)]
   control = (diagnostics.controllability(model, heldout_states)
              if len(heldout_states) else None)
   # What the model says opening does to a held object, at every held-out
   # state that holds one (at most 300).
-  all_states = np.concatenate([t['states'] for t in trajs])
   held = all_states[diagnostics.holding_an_object(all_states)]
   held_openings = diagnostics.held_openings(
       model, held[::max(1, len(held) // 300)])

@@ -236,9 +236,7 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
 
 def holding_an_object(states: np.ndarray) -> np.ndarray:
   """[n] bool: an inward grasp with the pinch near an object's centre."""
-  inward = np.abs(states[:, layout.LAYOUT['grasp']][:, 0] -
-                  rewards.INWARD_GRASP) < 0.5
-  return inward & near_an_object(states)
+  return rewards.is_inward_grasp(states.T) & near_an_object(states)
 
 
 def held_openings(model: model_lib.SkillModel, states: np.ndarray,
@@ -265,13 +263,12 @@ def held_openings(model: model_lib.SkillModel, states: np.ndarray,
     return result
   zs = jax.random.normal(jax.random.PRNGKey(seed),
                          (num_skills, model.latent_size))
-  grasp = layout.LAYOUT['grasp']
 
   @jax.jit
   def outcome(state):
     grip = jax.vmap(lambda z: model.decode_action(state, z))(zs)[:, -1]
     after = jax.vmap(lambda z: model.predict_next_state(state, z))(zs)
-    return grip, jnp.abs(after[:, grasp][:, 0] - rewards.INWARD_GRASP) < 0.5
+    return grip, rewards.is_inward_grasp(after.T, jnp)
 
   grips, kept = map(np.stack, zip(*[
       [np.asarray(x) for x in outcome(jnp.asarray(s))] for s in held]))
