@@ -193,6 +193,68 @@ def test_a_slipping_grasp_is_retried_along_another_yaw():
   assert abs(behaviours._half_turn(pick._yaw)) > 1.0, pick._yaw
 
 
+def _on_slanted_face(state):
+  """r5 (a 5 cm cube sheared 42 degrees) lying on a slanted face: turned
+  about body x, which stays horizontal (world x); body z leans 48 degrees
+  from the vertical, body y 42."""
+  turn = np.arccos(0.67)  # |z . up| = 0.67, |y . up| = 0.74.
+  state[L['red_pose_quat']] = [np.cos(turn / 2), np.sin(turn / 2), 0, 0]
+  return state
+
+
+def test_which_axes_can_hold_an_object():
+  state = _on_slanted_face(_synthetic(0.0, (0.6, 0.0, 0.2)))
+  # Across x: two upright parallel faces. Across z: faces leaning 48
+  # degrees, a wedge the fingers squeeze out; y leans further still.
+  assert [behaviours.can_hold_along(state, 'red', axis)
+          for axis in range(3)] == [True, False, False]
+  # r6 lying on its x face, 2.2 cm tall: across y it holds; along z, its
+  # 15 cm length, the open fingers cannot reach round it.
+  state[L['red_pose_quat']] = [np.cos(-np.pi / 4), 0, np.sin(-np.pi / 4), 0]
+  state[L['red_pose_pos']] = [0.6, 0.0, 0.061]
+  assert behaviours.can_hold_along(state, 'red', 1)
+  assert not behaviours.can_hold_along(state, 'red', 2)
+  # The same pose 4.8 cm tall is no stick: its z is upright and holds.
+  state[L['red_pose_pos']] = [0.6, 0.0, 0.074]
+  assert behaviours.can_hold_along(state, 'red', 2)
+
+
+def test_a_failed_grasp_is_retried_along_the_only_axis_that_holds():
+  pick = behaviours.make_behaviour('lift_red', behaviours.noise_free())
+  above = (0.6, 0.0, 0.2)
+  pick(_on_slanted_face(_synthetic(0.0, above)))
+  assert pick.phase == 'approach'
+  assert abs(behaviours._half_turn(pick._yaw)) < 1e-6  # Across body x.
+  # The grasp slips while lifting (as in test_a_slipping_grasp_...), but
+  # the other axis leans: retreat, then the same yaw again.
+  at = (0.6, 0.0, 0.07)
+  pick._go('carry', _on_slanted_face(_synthetic(0.0, at, 100.0, 2)))
+  pick(_on_slanted_face(_synthetic(0.0, at, angle=115.0, grasp=2)))
+  assert (pick.phase, pick.attempts) == ('retreat', 2)
+  pick._go('approach', _on_slanted_face(_synthetic(0.0, above)))
+  pick(_on_slanted_face(_synthetic(0.0, above)))
+  assert abs(behaviours._half_turn(pick._yaw)) < 1e-6, pick._yaw
+  # A fresh pick whose open fingers come down on something (the sensor's
+  # outward grasp) once the wrist is aligned: up clear of the object's
+  # top, then the same yaw again.
+  pick = behaviours.make_behaviour('lift_red', behaviours.noise_free())
+  pick(_on_slanted_face(_synthetic(0.0, above)))
+  down = _on_slanted_face(_synthetic(0.0, (0.6, 0.0, 0.09), grasp=3))
+  down[L['pinch_pose_quat']] = _down(np.pi / 2)
+  assert abs(behaviours._half_turn(behaviours.closing_yaw(down))) < 1e-6
+  pick(down)
+  assert (pick.phase, pick.attempts) == ('retreat', 2)
+  assert pick._retreat_z > behaviours.object_top(down, 'red'), (
+      pick._retreat_z)
+  assert abs(behaviours._half_turn(pick._grasp_yaw(down))) < 1e-6
+  # Blocked again: once is enough, the other axis gets its turn (a
+  # neighbour may block this one for good).
+  pick._go('approach', down)
+  pick(down)
+  assert pick.attempts == 3
+  assert abs(behaviours._half_turn(pick._grasp_yaw(down))) > 1.0, pick._yaw
+
+
 def test_reach_bound_goes_straight_at_red_at_the_limit():
   state = np.zeros(layout.STATE_SIZE)
   state[L['pinch_pose_pos']] = [0.6, 0.0, 0.3]

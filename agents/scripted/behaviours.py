@@ -220,6 +220,15 @@ def grasp_offset(state, colour: str, yaw: float) -> np.ndarray:
   return shift * np.array([np.cos(yaw), np.sin(yaw)])
 
 
+def can_hold_along(state, colour: str, axis: int) -> bool:
+  """Whether closing along a body axis can hold the object: the faces
+  across it stand upright (the axis within 20 degrees of horizontal) and
+  it is not a lying stick's length (too long for the open fingers)."""
+  tilt = np.abs(_rotation(state[L[f'{colour}_pose_quat']])[2])
+  return bool(tilt[axis] <= 0.35 and
+              not (axis == 2 and _lying_stick(state, colour)))
+
+
 def closing_yaw(state) -> float:
   """The yaw of the fingers' closing direction (the pinch frame's y)."""
   rotation = _rotation(state[L['pinch_pose_quat']])
@@ -481,6 +490,8 @@ class PickAndCarry(Behaviour):
 
   def reset(self):
     self.phase, self._steps, self._axis = 'start', 0, 0
+    self.attempts, self._holdable = 1, None
+    self._same_axis = False
     self._lost = self._held = self._blocked = self._stopped = 0
     self._half_height = 0.025
     self._last_angle = self._held_angle = 0.0
@@ -541,12 +552,31 @@ class PickAndCarry(Behaviour):
           axis_yaw(state, self._colour, self._axes[self._axis % 2]) -
           self._failed_yaw)) < 0.3:
         self._axes.reverse()
+      # Judged here, on the object at rest: a failing grasp tilts it.
+      self._holdable = [can_hold_along(state, self._colour, axis)
+                        for axis in self._axes]
     self._yaw = axis_yaw(state, self._colour, self._axes[self._axis % 2])
     return self._yaw
 
-  def _axis_failed(self) -> None:
-    """The grasp along the current yaw failed: the next one takes the
-    other axis, and never this yaw (_grasp_yaw)."""
+  def _axis_failed(self, state) -> None:
+    """The grasp along the current yaw failed. The next one takes the
+    other axis, and never this yaw (_grasp_yaw); unless the other axis
+    cannot hold the object (can_hold_along: a slanted face, a stick's
+    length) and this one can: then this axis again, once, re-centred on
+    the object (after a retreat, which rises clear of its top: fingers
+    that open where they are re-centre worse and caught r5 by an edge).
+    """
+    self.attempts += 1
+    if self._axes is None:
+      self._grasp_yaw(state)
+    this, other = self._axis % 2, (self._axis + 1) % 2
+    # Once only: if the same axis fails again, the other one gets its turn
+    # (a neighbour may block this one for good).
+    self._same_axis = bool(self._holdable[this] and
+                           not self._holdable[other] and
+                           not self._same_axis)
+    if self._same_axis:
+      return
     self._axis += 1
     self._failed_yaw = self._yaw
 
@@ -573,7 +603,10 @@ class PickAndCarry(Behaviour):
     touching = ready and state[L['grasp']][0] == OUTWARD_GRASP
     if self._blocked >= 8 or touching:
       # Not ready while the wrist turns: the fingers rise above the top.
-      self._axis_failed()
+      self._axis_failed(state)
+      if self._same_axis:  # Ready at once: up clear of the object first.
+        self._go('retreat', state)
+        return self._retreat(state)
       self._go('approach', state)
       return self._move(state, pinch + [0.0, 0.0, 0.01], OPEN)
     # Close within close_height above the grasp point (the pinch keeps
@@ -610,7 +643,7 @@ class PickAndCarry(Behaviour):
     missed = (self._steps > self.config.close_steps or
               state[L['gripper_angle']][0] >= FINGERS_SHUT)
     if missed:
-      self._axis_failed()
+      self._axis_failed(state)
       self._go('retreat', state)
       return self._retreat(state)
     return self._move(state, self._hold, CLOSE)
@@ -652,7 +685,9 @@ class PickAndCarry(Behaviour):
       along = max(along - OBSTACLE_RADIUS / length, 0.0)
       rise = max(rise, (need - along * goal[2]) / max(1.0 - along, 0.1))
     if obj[2] < rise - 0.005:
-      goal = np.r_[obj[:2], min(rise, PINCH_HIGH[2])]
+      # Aimed past the height it needs, so the arm rises at full speed
+      # until it turns towards the goal.
+      goal = np.r_[obj[:2], min(rise + 0.02, PINCH_HIGH[2])]
     return np.clip(_pinch(state) + goal - obj, PINCH_LOW, PINCH_HIGH)
 
   def _lost_grasp(self, state) -> bool:
@@ -666,7 +701,7 @@ class PickAndCarry(Behaviour):
 
   def _carry(self, state):
     if self._slipping(state):
-      self._axis_failed()
+      self._axis_failed(state)
       self._go('retreat', state)
       return self._retreat(state)
     if self._lost_grasp(state):
