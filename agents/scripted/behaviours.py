@@ -473,7 +473,8 @@ class PickAndCarry(Behaviour):
   stopped) -> carry (fingers kept closed, at most carry_speed: up, then
   straight to the goal once that line clears the other objects) and hold
   there. A miss (the fingers shut on nothing) retreats with the fingers
-  opening and tries the other grasp axis; a grasp lost while carrying
+  opening and tries the other grasp axis (or, once, the same one when only
+  it can hold the object: _axis_failed); a grasp lost while carrying
   retreats and grasps again. With config.release_rate > 0, each carry step
   may open the fingers on purpose (phase 'drop': the pinch stays, the
   object falls), then retreat and grasp again: data in which a held object
