@@ -107,7 +107,7 @@ def top_speed(pinches) -> float:
 
 def _run_segments(job):
   """One behaviour on one triplet: [(success, steps to success, steps to
-  reach(red) >= REACH_LEVEL or None, last phase, grasp axis count,
+  reach(red) >= REACH_LEVEL or None, last phase, grasp attempts,
   straight_path (m) or None, top_speed (m/step))]."""
   name, triplet, env_seed, seeds, steps, noise, full, timed_all = job
   # Imported in the worker: each process builds its own simulator.
@@ -203,7 +203,7 @@ def _write_details(path, segments):
             'behaviour': name, 'triplet': triplet, 'index': index,
             'success': bool(ok), 'success_step': success,
             'reach_step': reach, 'last_phase': phase,
-            'grasp_attempts': None if attempts is None else attempts,
+            'grasp_attempts': attempts,
             'bound_reach_step': bound[index][2] if bound else None,
             'straight_path_m': path_m, 'top_speed_m_per_step': speed,
             'path_bound_steps': steps.get((triplet, index)),

@@ -61,6 +61,9 @@ MAX_GRASP_SHIFT = 0.005  # m (grasp_offset).
 BASKET_INNER = np.array([[0.476, -0.124], [0.724, 0.124]])
 THIN_OBJECT = 0.027  # m: lying on its x face, thinner is a stick.
 OBSTACLE_RADIUS = 0.065  # A carried object passes others this far apart.
+# |cos| of a body axis with the vertical at most this (within 20 degrees
+# of horizontal): the faces across it stand upright.
+UPRIGHT_AXIS = 0.35
 LIFT_RADIUS = 0.09  # A lifted object's centre within this of the
 # workspace's vertical axis: inside the lift reward's workspace ellipsoid.
 
@@ -142,8 +145,8 @@ def grasp_axes(state, colour: str):
     return [1, 2] if tilt[0] >= tilt[1] else [0, 2]
   rank = (0, 2, 1)
   axes = sorted(range(3), key=lambda i: (False, rank[i])
-                if tilt[i] <= 0.35 else (True, tilt[i]))[:2]
-  if (tilt[axes[1]] <= 0.35 and
+                if tilt[i] <= UPRIGHT_AXIS else (True, tilt[i]))[:2]
+  if (tilt[axes[1]] <= UPRIGHT_AXIS and
       _fingers_blocked(state, colour, _axis_yaw(rotation, axes[0])) and
       not _fingers_blocked(state, colour, _axis_yaw(rotation, axes[1]))):
     axes.reverse()
@@ -225,7 +228,7 @@ def can_hold_along(state, colour: str, axis: int) -> bool:
   across it stand upright (the axis within 20 degrees of horizontal) and
   it is not a lying stick's length (too long for the open fingers)."""
   tilt = np.abs(_rotation(state[L[f'{colour}_pose_quat']])[2])
-  return bool(tilt[axis] <= 0.35 and
+  return bool(tilt[axis] <= UPRIGHT_AXIS and
               not (axis == 2 and _lying_stick(state, colour)))
 
 
