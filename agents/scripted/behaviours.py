@@ -473,9 +473,9 @@ class PickAndCarry(Behaviour):
 
   Phases: approach (as Reach; fingers that come down on the object try the
   other grasp axis) -> close (until the fingers hold the object and have
-  stopped) -> carry (fingers kept closed, at most carry_speed: up, then
-  straight to the goal once that line clears the other objects) and hold
-  there. A miss (the fingers shut on nothing) retreats with the fingers
+  stopped) -> carry (fingers kept closed, at most carry_speed: on the
+  shortest path that passes over the other objects, _carry_target) and
+  hold there. A miss (the fingers shut on nothing) retreats with the fingers
   opening and tries the other grasp axis (or, once, the same one when only
   it can hold the object: _axis_failed); a grasp lost while carrying
   retreats and grasps again. With config.release_rate > 0, each carry step
@@ -667,32 +667,56 @@ class PickAndCarry(Behaviour):
     return self._move(state, target, OPEN, rotation=rotation)
 
   def _carry_target(self, state, goal) -> np.ndarray:
-    """The pinch's target that brings the held object towards `goal`:
-    straight up until a straight line to the goal clears the other objects
-    near it (by carry_clearance), then along that line."""
+    """The pinch's target that brings the held object towards `goal`.
+
+    In the vertical plane through the object and the goal, the path must
+    pass each other object near that line (within OBSTACLE_RADIUS of its
+    centre) with carry_clearance to spare: from where the line enters
+    that radius, the object's bottom must be above the other's top. The
+    shortest such path is the upper hull of those entry corners: the
+    object heads straight for the steepest corner it is still below (up
+    first off the floor, straight up when already inside a radius), then
+    straight on to the goal. Recomputed each step.
+    """
     obj = _position(state, self._colour)
     goal = np.array(goal, np.float64)
     path = goal[:2] - obj[:2]
     length = np.linalg.norm(path)
     clearance = self.config.carry_clearance + self._half_height
-    rise = FLOOR_Z + clearance  # Off the floor, at least.
+    floor = FLOOR_Z + clearance  # Off the floor first, straight up.
+    if obj[2] < floor - 0.005:
+      return self._aim(state, np.r_[obj[:2], floor + 0.02])
+    # Steepest corner: (horizontal distance to it, height needed there).
+    slope, corner = (goal[2] - obj[2]) / max(length, 1e-6), None
     for colour in layout.COLOURS:
       if colour == self._colour or length < 0.02:
         continue
       other = _position(state, colour)
-      along = np.clip(np.dot(other[:2] - obj[:2], path) / length**2, 0, 1)
-      if np.linalg.norm(obj[:2] + along * path - other[:2]) > OBSTACLE_RADIUS:
-        continue
-      # The line from (obj, rise) to the goal must be above the other
-      # object's top from where it comes within OBSTACLE_RADIUS of it.
       need = object_top(state, colour) + clearance
-      along = max(along - OBSTACLE_RADIUS / length, 0.0)
-      rise = max(rise, (need - along * goal[2]) / max(1.0 - along, 0.1))
-    if obj[2] < rise - 0.005:
-      # Aimed past the height it needs, so the arm rises at full speed
-      # until it turns towards the goal.
-      goal = np.r_[obj[:2], min(rise + 0.02, PINCH_HIGH[2])]
-    return np.clip(_pinch(state) + goal - obj, PINCH_LOW, PINCH_HIGH)
+      if obj[2] >= need - 0.005:
+        continue
+      along = np.dot(other[:2] - obj[:2], path) / length  # m along path.
+      nearest = obj[:2] + np.clip(along / length, 0.0, 1.0) * path
+      if np.linalg.norm(nearest - other[:2]) > OBSTACLE_RADIUS:
+        continue
+      miss = np.linalg.norm(obj[:2] + along * path / length - other[:2])
+      entry = along - np.sqrt(OBSTACLE_RADIUS**2 - miss**2)
+      if entry < 0.005:  # Inside the radius already: straight up.
+        return self._aim(state, np.r_[obj[:2], need + 0.02])
+      if (need - obj[2]) / entry > slope:
+        slope = (need - obj[2]) / entry
+        corner = np.r_[obj[:2] + entry * path / length, need]
+    if corner is None:
+      return self._aim(state, goal)
+    # Aimed past the corner, so the arm keeps full speed until it turns.
+    direction = corner - obj
+    return self._aim(state, obj + direction * (1.0 + 0.02 / np.linalg.norm(
+        direction)))
+
+  def _aim(self, state, point) -> np.ndarray:
+    """The pinch target that puts the held object's centre at `point`."""
+    return np.clip(_pinch(state) + point - _position(state, self._colour),
+                   PINCH_LOW, PINCH_HIGH)
 
   def _lost_grasp(self, state) -> bool:
     self._lost = 0 if _holding(state) else self._lost + 1

@@ -39,8 +39,8 @@ class ScriptedConfig:
   # fingers, rises retreat_height and tries the other grasp axis.
   close_steps: int = 25
   retreat_height: float = 0.03
-  # Holding: top speed (m/s), fingers kept closed; an object moves sideways
-  # only once its bottom is carry_clearance above the other objects' tops.
+  # Holding: top speed (m/s), fingers kept closed; the object's bottom
+  # passes carry_clearance above the tops of other objects near its path.
   carry_speed: float = 0.07
   carry_clearance: float = 0.015
   # Object centre heights: lift_height for lifting (the lift reward is full
