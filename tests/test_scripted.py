@@ -363,3 +363,17 @@ def test_a_carry_climbs_over_an_object_in_its_way_on_a_short_path():
               np.linalg.norm(goal - corner))
   length = np.linalg.norm(np.diff(path, axis=0), axis=1).sum()
   assert length < 1.05 * shortest, (length, shortest)
+
+
+def test_an_approach_held_up_on_something_stops_pushing_down():
+  # The arm's actuators integrate the commanded velocity: pushing down at
+  # full speed against an edge winds them up, and the arm then takes as
+  # long to rise again (measured: 9 steps after 9 stalled ones).
+  pick = behaviours.make_behaviour('lift_red', behaviours.noise_free())
+  # Aligned over the cube, open, 2 cm above its centre, not moving.
+  held_up = _synthetic(0.0, (0.6, 0.0, 0.095))
+  held_up[L['pinch_pose_quat']] = _down(np.pi / 2)
+  pushes = [pick(held_up)[2] for _ in range(6)]
+  assert pick.phase == 'approach'
+  assert pushes[0] < -0.05, pushes  # Full speed down at first.
+  assert all(-0.01 - 1e-6 <= push <= 0.0 for push in pushes[2:]), pushes

@@ -40,6 +40,7 @@ OPEN, CLOSE = -255.0, 255.0
 MAX_SPEED = 0.07  # m/s, norm of the linear velocity.
 OVERDRIVE = 1.4  # Full-speed commands, relative to MAX_SPEED (Behaviour._move).
 MAX_ROTATION = 1.0  # rad/s about the vertical.
+PRESS_SPEED = 0.01  # m/s: the most a stalled approach pushes down.
 INWARD_GRASP, OUTWARD_GRASP = 2, 3  # gripper/grasp; 1: none.
 FLOOR_Z = rewards.BASKET_HEIGHT
 _LOW = np.asarray(rewards.WORKSPACE_CENTER) - np.asarray(
@@ -627,8 +628,14 @@ class PickAndCarry(Behaviour):
       self._go('close', state)
       return self._close(state)
     target = approach_target(config, state, self._colour, point, ready)
-    return self._move(state, target, OPEN, rotation=self._turn(
+    action = self._move(state, target, OPEN, rotation=self._turn(
         error, _travel(state, point)))
+    if self._blocked >= 2:
+      # Held up on something: push gently. The arm's actuators integrate
+      # the commanded velocity, so each step pushed at full speed against
+      # an obstacle is a step spent unwinding before the arm rises again.
+      action[2] = max(action[2], -PRESS_SPEED)
+    return action
 
   def _close(self, state):
     # Lift once the fingers hold the object and have stopped closing: the
