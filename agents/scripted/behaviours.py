@@ -693,7 +693,8 @@ class PickAndCarry(Behaviour):
     floor = FLOOR_Z + clearance  # Off the floor first, straight up.
     if obj[2] < floor - 0.005:
       return self._aim(state, np.r_[obj[:2], floor + 0.02])
-    # Steepest corner: (horizontal distance to it, height needed there).
+    # The steepest climb ahead (m up per m along the path) and the corner
+    # it leads to; a corner must be steeper than the goal itself.
     slope, corner = (goal[2] - obj[2]) / max(length, 1e-6), None
     for colour in layout.COLOURS:
       if colour == self._colour or length < 0.02:
