@@ -108,7 +108,7 @@ def top_speed(pinches) -> float:
 def _run_segments(job):
   """One behaviour on one triplet: [(success, steps to success, steps to
   reach(red) >= REACH_LEVEL or None, last phase, grasp attempts,
-  straight_path (m) or None, top_speed (m/step))]."""
+  straight_path (m) or None, top_speed (m/step), {phase: steps in it})]."""
   name, triplet, env_seed, seeds, steps, noise, full, timed_all = job
   # Imported in the worker: each process builds its own simulator.
   from jumpy_acme import environments  # pylint: disable=g-import-not-at-top
@@ -133,9 +133,13 @@ def _run_segments(job):
     pinches = [timestep.observation[layout.LAYOUT['pinch_pose_pos']]]
     success_step = reach_step = None
     step = 0
+    phase_steps = {}  # Controller phase -> steps spent in it.
     while not timestep.last():
       timestep = env.step(behaviour(timestep.observation))
       step += 1
+      phase = getattr(behaviour, 'phase', None)
+      if phase is not None:
+        phase_steps[phase] = phase_steps.get(phase, 0) + 1
       state = np.asarray(timestep.observation, np.float64)
       pinches.append(state[layout.LAYOUT['pinch_pose_pos']])
       if success_step is None and score(state) >= threshold:
@@ -149,7 +153,7 @@ def _run_segments(job):
     outcomes.append((success_step is not None, success_step, reach_step,
                      getattr(behaviour, 'phase', None),
                      getattr(behaviour, 'attempts', None), path,
-                     top_speed(pinches)))
+                     top_speed(pinches), phase_steps))
   return name, triplet, outcomes
 
 
@@ -198,7 +202,7 @@ def _write_details(path, segments):
       _, steps = bound_steps(segments, name)
       _, typical = bound_steps(segments, name, np.median)
       for index, (ok, success, reach, phase, attempts, path_m,
-                  speed) in enumerate(outcomes):
+                  speed, phase_steps) in enumerate(outcomes):
         f.write(json.dumps({
             'behaviour': name, 'triplet': triplet, 'index': index,
             'success': bool(ok), 'success_step': success,
@@ -207,7 +211,8 @@ def _write_details(path, segments):
             'bound_reach_step': bound[index][2] if bound else None,
             'straight_path_m': path_m, 'top_speed_m_per_step': speed,
             'path_bound_steps': steps.get((triplet, index)),
-            'path_typical_steps': typical.get((triplet, index))}) + '\n')
+            'path_typical_steps': typical.get((triplet, index)),
+            'phase_steps': phase_steps}) + '\n')
 
 
 def _print_failures(segments, steps):
@@ -222,7 +227,7 @@ def _print_failures(segments, steps):
     bound = segments.get((BOUND, triplet))
     _, path_steps = bound_steps(segments, name)
     _, typical = bound_steps(segments, name, np.median)
-    for index, (ok, _, reach, phase, attempts, _, _) in enumerate(outcomes):
+    for index, (ok, _, reach, phase, attempts, *_) in enumerate(outcomes):
       if ok:
         continue
       path = path_steps.get((triplet, index))
@@ -242,6 +247,30 @@ def _print_failures(segments, steps):
       print(f'{name}: steps from reach(red) >= 0.5 to success: min '
             f'{min(values)}, median {int(np.median(values))}, max '
             f'{max(values)}')
+  _print_phase_times(segments)
+
+
+def _print_phase_times(segments):
+  """Where the time goes: mean steps per controller phase over the
+  segments with one grasp attempt, successes and failures apart (a
+  failure's last phase runs to the end of the segment)."""
+  phases = ('approach', 'close', 'carry')
+  rows = []
+  for name in sorted({n for n, _ in segments}):
+    outcomes = [o for (n, _), os in segments.items() if n == name
+                for o in os if o[4] == 1]
+    for ok, label in ((True, 'successes'), (False, 'failures')):
+      chosen = [o[7] for o in outcomes if o[0] == ok]
+      if chosen:
+        rows.append(f'| {name} | {label} | {len(chosen)} | ' + ' | '.join(
+            f'{np.mean([c.get(p, 0) for c in chosen]):.1f}' for p in phases)
+                    + ' |')
+  if rows:
+    print('One-grasp segments, mean steps per phase (to success, or to the '
+          'end of the segment):')
+    print('| behaviour | segments | count | ' + ' | '.join(phases) + ' |')
+    print('|---|---|---|' + '---|' * len(phases))
+    print('\n'.join(rows))
 
 
 def main():
@@ -263,8 +292,10 @@ def main():
       '--details', default=None,
       help='Write one JSON line per segment here (behaviour, triplet, '
       'index, success, steps to success, steps to reach(red) >= 0.5, the '
-      'controller\'s last phase and grasp attempts), with the bound\'s '
-      'reach time on the same initial state when reach_red runs too.')
+      'controller\'s last phase, grasp attempts and steps per phase), with '
+      'the bound\'s reach time on the same initial state when reach_red '
+      'runs too; also prints the failed segments and the mean steps per '
+      'phase of the one-grasp segments.')
   args = parser.parse_args()
   names = list(scripted.BEHAVIOURS if args.behaviours == 'all' else
                args.behaviours.split(','))
