@@ -802,8 +802,8 @@ class Stack(PickAndCarry):
       self._go('release', state)
       self._hold = _pinch(state)
       return self._release(state)
-    target = np.clip(_pinch(state) + goal - obj, PINCH_LOW, PINCH_HIGH)
-    return self._move(state, target, CLOSE, speed=self.config.place_speed)
+    return self._move(state, self._aim(state, goal), CLOSE,
+                      speed=self.config.place_speed)
 
   def _release(self, state):
     # Up once the fingers have let go (they open on the way).
