@@ -135,6 +135,20 @@ def test_presets_follow_the_papers_tables():
     evaluation.make_settings(None, 'greedy', 'k10', None, planner, 1)
 
 
+def test_results_table_says_its_spread_is_a_standard_deviation():
+  # Probes are read against paired standard errors, so a '+-' without a
+  # name is easily misread: 20 returns with std 14.4 have a standard error
+  # of 3.2.
+  settings = evaluation.make_settings(None, 'planning', 'k10', None,
+                                      {'num_samples': 8}, 1)
+  rows = [{'setting': 'Planning', 'task': 'lift_red', 'mean': 83.91,
+           'std': 14.44, 'episodes': 20, 'tied_share': 0.0}]
+  text = evaluation.markdown_table(settings, ['lift_red'], rows)
+  assert '| lift_red | 83.91 +- 14.44 |' in text
+  assert ('mean +- standard deviation of the returns over 20 episodes'
+          in text)
+
+
 def test_settings_of_the_papers_proposal_keep_the_keys_recorded_before_it():
   # The planner fields of every episode recorded before `proposal` existed
   # (e.g. docs/tables/evaluation_apl1_cem3_fb05/episodes.jsonl): a setting

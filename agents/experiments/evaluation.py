@@ -231,8 +231,9 @@ def read_finished(path: str) -> Dict[str, Dict[str, Optional[float]]]:
 
 def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
                    rows: Sequence[Dict]) -> str:
-  """One row per task, one 'mean +- std' column per setting; then, for the
-  planning settings, the share of decisions where every plan tied."""
+  """One row per task, one 'mean +- std' column per setting, a line saying
+  so; then, for the planning settings, the share of decisions where every
+  plan tied."""
   cell = {(r['setting'], r['task']): r for r in rows}
   lines = ['| task | ' + ' | '.join(s.label for s in settings) + ' |',
            '|---|' + '---|' * len(settings)]
@@ -240,6 +241,12 @@ def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
     lines.append(f'| {task} | ' + ' | '.join(
         f'{cell[s.label, task]["mean"]:.2f} +- {cell[s.label, task]["std"]:.2f}'
         for s in settings) + ' |')
+  counts = sorted({cell[s.label, task]['episodes'] for s in settings
+                   for task in tasks})
+  lines += ['', 'Cells: mean +- standard deviation of the returns over '
+            f'{"/".join(map(str, counts))} episodes (the standard error is '
+            'std / sqrt(episodes); bench/paired_returns.py pairs two '
+            'columns on the same initial states).']
   planners = [s for s in settings if s.agent == 'planning']
   if planners:
     lines += ['', 'Decisions where all plan scores tied (the agent kept its '
