@@ -138,15 +138,15 @@ def test_presets_follow_the_papers_tables():
 def test_results_table_says_its_spread_is_a_standard_deviation():
   # Probes are read against paired standard errors, so a '+-' without a
   # name is easily misread: 20 returns with std 14.4 have a standard error
-  # of 3.2.
+  # of 3.3.
   settings = evaluation.make_settings(None, 'planning', 'k10', None,
                                       {'num_samples': 8}, 1)
   rows = [{'setting': 'Planning', 'task': 'lift_red', 'mean': 83.91,
            'std': 14.44, 'episodes': 20, 'tied_share': 0.0}]
   text = evaluation.markdown_table(settings, ['lift_red'], rows)
   assert '| lift_red | 83.91 +- 14.44 |' in text
-  assert ('mean +- standard deviation of the returns over 20 episodes'
-          in text)
+  assert ('mean +- standard deviation (ddof 0) of the returns of 20 '
+          'episodes; the standard error is std / sqrt(episodes - 1)' in text)
 
 
 def test_settings_of_the_papers_proposal_keep_the_keys_recorded_before_it():

@@ -243,10 +243,11 @@ def markdown_table(settings: Sequence[Setting], tasks: Sequence[str],
         for s in settings) + ' |')
   counts = sorted({cell[s.label, task]['episodes'] for s in settings
                    for task in tasks})
-  lines += ['', 'Cells: mean +- standard deviation of the returns over '
-            f'{"/".join(map(str, counts))} episodes (the standard error is '
-            'std / sqrt(episodes); bench/paired_returns.py pairs two '
-            'columns on the same initial states).']
+  lines += ['', 'Cells: mean +- standard deviation (ddof 0) of the returns '
+            f'of {"/".join(map(str, counts))} episodes; the standard error '
+            'is std / sqrt(episodes - 1). '
+            'bench/paired_returns.py pairs two columns on the same initial '
+            'states.']
   planners = [s for s in settings if s.agent == 'planning']
   if planners:
     lines += ['', 'Decisions where all plan scores tied (the agent kept its '
