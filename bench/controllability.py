@@ -6,7 +6,8 @@ For a phase-1 checkpoint and the dataset it was trained on:
    action dimension (median over states, the action's units), and the share
    of states where the gripper command changes sign with z; the same share
    at up to `--states` more data states drawn among those where the pinch
-   is within 2 cm of an object (goal: >= 50 % there).
+   is within 2 cm of an object (goal: >= 50 % there), also split by
+   whether an object is held there.
 2. Random-HL in the simulator, each skill held K steps, `--episodes`
    episodes of `--steps` steps: the median pinch motion per K steps and the
    share of K-step segments that command a close, beside the data's own
@@ -140,19 +141,27 @@ def main():
         f'of {control["states"]} states; near an object (2 cm): '
         f'{"n/a" if near is None else f"{100 * near:.0f} %"} of '
         f'{control["states_near_an_object"]}')
+  held_near = control['states_near_and_holding']
+
+  def pct(value):
+    return 'n/a' if value is None else f'{100 * value:.0f} %'
+
+  print(f'  of those, holding an object: '
+        f'{pct(control["grip_changes_with_z_near_and_holding"])} of '
+        f'{held_near}; not holding: '
+        f'{pct(control["grip_changes_with_z_near_not_holding"])} of '
+        f'{control["states_near_an_object"] - held_near}')
   close = control['close_share_near_an_object']
   if close is not None:
     print(f'near an object, {100 * close:.0f} % of prior z command a close '
           f'(the data\'s own action, at the same states: '
           f'{100 * control["data_close_share_near_an_object"]:.0f} %)')
   if held['open_share'] is not None:
-    def share(value):
-      return 'n/a' if value is None else f'{100 * value:.0f} %'
     print(f'holding an object ({held["held_states"]} states): '
-          f'{share(held["open_share"])} of prior z open the gripper; the '
+          f'{pct(held["open_share"])} of prior z open the gripper; the '
           'jumpy model keeps the grasp after '
-          f'{share(held["kept_when_opening"])} of those (after '
-          f'{share(held["kept_when_closing"])} of the closing ones)')
+          f'{pct(held["kept_when_opening"])} of those (after '
+          f'{pct(held["kept_when_closing"])} of the closing ones)')
   print(f'| per {k} steps | data | Random-HL (skill held {k} steps) |')
   print('|---|---|---|')
   print(f'| median pinch motion (mm) | '

@@ -125,6 +125,39 @@ def test_controllability_is_zero_for_a_decoder_that_ignores_z():
   assert result['close_share_near_an_object'] == float(grip_bias > 0)
 
 
+def test_controllability_splits_near_states_by_whether_an_object_is_held():
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  L = layout.LAYOUT  # noqa: N806
+
+  class HoldsWhatItHolds:
+    """Grip = z[0] unless the grasp sensor reads an inward grasp: then close."""
+    latent_size = 4
+
+    def decode_action(self, state, z):
+      held = jnp.abs(state[L['grasp']][0] - 2.0) < 0.5
+      grip = jnp.where(held, 1.0, z[0])
+      return jnp.concatenate([jnp.zeros(4), grip[None]])
+
+  states = np.random.default_rng(2).normal(size=(7, 86)).astype(np.float32)
+  states[:, L['grasp']] = 1.0
+  # 0-2 hold red (inward grasp, pinch on it); 3-4 are on red without a
+  # grasp; 5 has the grasp far from every object; 6 is far and open.
+  states[:3, L['grasp']] = 2.0
+  states[5, L['grasp']] = 2.0
+  states[:5, L['red_pose_pos']] = states[:5, L['pinch_pose_pos']]
+  for colour in layout.COLOURS:
+    states[5:, L[f'{colour}_pose_pos']] = states[5:, L['pinch_pose_pos']] + 1.0
+  result = diagnostics.controllability(HoldsWhatItHolds(), states,
+                                       num_skills=64)
+  assert result['states_near_an_object'] == 5
+  assert result['states_near_and_holding'] == 3
+  assert result['grip_changes_with_z_near_and_holding'] == 0.0
+  assert result['grip_changes_with_z_near_not_holding'] == 1.0
+  assert result['grip_changes_with_z_near_an_object'] == pytest.approx(2 / 5)
+  # State 6 is far, open and steered; 5 is far and held: 3 of 7 overall.
+  assert result['grip_changes_with_z'] == pytest.approx(3 / 7)
+
+
 def test_data_motion_by_hand():
   observations = np.zeros((4, 3, 86), np.float32)
   pinch = layout.LAYOUT['pinch_pose_pos']

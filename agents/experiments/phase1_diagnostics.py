@@ -195,7 +195,10 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
   dimension (median over states, in the action's units), and whether the
   gripper command changes sign with z (its share of states, overall and at
   states where the pinch is within 2 cm of an object), and at those
-  near-object states the share of z that command a close.
+  near-object states the share of z that command a close. The near-object
+  share is also split by whether an object is held (`holding_an_object`):
+  a decoder that sees the fingers keeps a held object closed whatever z
+  says, so the two halves read differently (docs/results.md, session 30).
 
   Args:
     model: the phase-1 model.
@@ -216,6 +219,11 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
   grip = actions[..., -1]
   grip_changes = (grip.max(axis=1) > 0) & (grip.min(axis=1) <= 0)
   near = near_an_object(states)
+  holding = holding_an_object(states)
+
+  def near_share(mask):
+    return float(np.mean(grip_changes[mask])) if mask.any() else None
+
   names = ACTION_NAMES[:actions.shape[-1]]
   return {
       'states': int(len(states)),
@@ -224,8 +232,10 @@ def controllability(model: model_lib.SkillModel, states: np.ndarray,
                         for i, n in enumerate(names)},
       'grip_changes_with_z': float(np.mean(grip_changes)),
       'states_near_an_object': int(near.sum()),
-      'grip_changes_with_z_near_an_object': (
-          float(np.mean(grip_changes[near])) if near.any() else None),
+      'grip_changes_with_z_near_an_object': near_share(near),
+      'states_near_and_holding': int((near & holding).sum()),
+      'grip_changes_with_z_near_and_holding': near_share(near & holding),
+      'grip_changes_with_z_near_not_holding': near_share(near & ~holding),
       # The share of z that command a close (grip > 0), averaged over the
       # near-object states: whether the fingers close there at all.
       'close_share_near_an_object': (
