@@ -135,17 +135,15 @@ def main():
   print('|---|' + '---|' * len(control['action_spread']))
   print('| median std over z | ' + ' | '.join(
       f'{v:.4g}' for v in control['action_spread'].values()) + ' |')
-  near = control['grip_changes_with_z_near_an_object']
-  changes = 100 * control['grip_changes_with_z']
-  print(f'gripper command changes with z at {changes:.0f} % '
-        f'of {control["states"]} states; near an object (2 cm): '
-        f'{"n/a" if near is None else f"{100 * near:.0f} %"} of '
-        f'{control["states_near_an_object"]}')
-  held_near = control['states_near_and_holding']
-
   def pct(value):
     return 'n/a' if value is None else f'{100 * value:.0f} %'
 
+  changes = 100 * control['grip_changes_with_z']
+  print(f'gripper command changes with z at {changes:.0f} % '
+        f'of {control["states"]} states; near an object (2 cm): '
+        f'{pct(control["grip_changes_with_z_near_an_object"])} of '
+        f'{control["states_near_an_object"]}')
+  held_near = control['states_near_and_holding']
   print(f'  of those, holding an object: '
         f'{pct(control["grip_changes_with_z_near_and_holding"])} of '
         f'{held_near}; not holding: '
